@@ -1,0 +1,1 @@
+"""Helpers shared by every app. Nothing here imports an app of the project."""

@@ -1,0 +1,29 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from concertation import views
+
+admin.site.site_header = "Concertation — administration"
+admin.site.site_title = "Concertation"
+
+legal_page = TemplateView.as_view
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("tableau-de-bord/", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("mentions-legales/", legal_page(template_name="pages/legal_notice.html"), name="legal_notice"),
+    path("donnees-personnelles/", legal_page(template_name="pages/personal_data.html"), name="personal_data"),
+    path("accessibilite/", legal_page(template_name="pages/accessibility.html"), name="accessibility"),
+    path("compte/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("networks.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,194 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from networks import services
+from networks.forms import CsvUploadForm
+from networks.models import Invitation, Membership, Network, Territory, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user", "territory"]
+    fields = ["user", "network", "role", "territory", "is_active", "started_on", "ended_on"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_active", "memberships__network__family", "memberships__role"]
+    search_fields = ["email", "full_name"]
+    inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (gettext_lazy("Identité"), {"fields": ["full_name", "phone"]}),
+        (gettext_lazy("Droits"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (gettext_lazy("Dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+    readonly_fields = ["last_login", "date_joined"]
+
+
+@admin.register(Network)
+class NetworkAdmin(admin.ModelAdmin):
+    list_display = ["name", "acronym", "family", "is_active", "member_count"]
+    list_filter = ["family", "is_active"]
+    search_fields = ["name", "acronym", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_member_counts()
+
+    @admin.display(description=gettext_lazy("membres actifs"), ordering="member_count")
+    def member_count(self, obj):
+        return obj.member_count
+
+
+@admin.register(Territory)
+class TerritoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "level", "parent"]
+    list_filter = ["level"]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["parent", "communes"]
+    list_select_related = ["parent"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "network", "role", "territory", "is_active", "started_on"]
+    list_filter = ["role", "is_active", "network__family", "network"]
+    search_fields = ["user__email", "user__full_name", "network__name", "network__acronym", "territory__name"]
+    autocomplete_fields = ["user", "network", "territory"]
+    list_select_related = ["user", "network", "territory"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "full_name", "network", "role", "created_at", "email_sent_at", "accepted_at", "revoked_at"]
+    list_filter = [
+        "network",
+        "role",
+        ("accepted_at", admin.EmptyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["email", "full_name", "network__name", "network__acronym"]
+    autocomplete_fields = ["network", "territory"]
+    list_select_related = ["network"]
+    readonly_fields = [
+        "invited_by",
+        "created_at",
+        "email_sent_at",
+        "send_attempts",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    ]
+    fields = ["network", "email", "full_name", "role", "territory", *readonly_fields]
+    actions = ["resend", "revoke"]
+    change_list_template = "admin/networks/invitation/change_list.html"
+
+    def has_change_permission(self, request, obj=None):
+        # An invitation is sent, renewed or revoked, never edited after the fact.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        # Creating from the admin goes through the same path as the portal.
+        outcome = services.invitation_send(
+            inviter=request.user,
+            network=obj.network,
+            email=obj.email,
+            role=obj.role,
+            full_name=obj.full_name,
+            territory=obj.territory,
+        )
+        if outcome.invitation is not None:
+            obj.pk = outcome.invitation.pk
+        self.message_user(request, _outcome_message(outcome, obj.email), messages.SUCCESS)
+
+    def log_addition(self, request, obj, message):
+        if obj.pk:
+            super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return redirect("admin:networks_invitation_changelist")
+
+    @admin.action(description=gettext_lazy("Renvoyer l'invitation (nouveau lien)"))
+    def resend(self, request, queryset):
+        count = 0
+        for invitation in queryset.pending().select_related("network", "territory"):
+            services.invitation_send(
+                inviter=request.user,
+                network=invitation.network,
+                email=invitation.email,
+                role=invitation.role,
+                full_name=invitation.full_name,
+                territory=invitation.territory,
+            )
+            count += 1
+        self.message_user(request, _("%(count)s invitation(s) renvoyée(s).") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Révoquer l'invitation"))
+    def revoke(self, request, queryset):
+        pending = list(queryset.pending())
+        for invitation in pending:
+            services.invitation_revoke(invitation=invitation)
+        self.message_user(
+            request, _("%(count)s invitation(s) révoquée(s).") % {"count": len(pending)}, messages.SUCCESS
+        )
+
+    def get_urls(self):
+        return [
+            path("importer/", self.admin_site.admin_view(self.import_csv_view), name="networks_invitation_import"),
+            *super().get_urls(),
+        ]
+
+    def import_csv_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = CsvUploadForm(request.POST or None, request.FILES or None)
+        errors = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                text = services.decode_upload(form.cleaned_data["file"].read())
+                result = services.invitations_import_csv(inviter=request.user, text=text)
+            except services.ImportRejected as rejected:
+                errors = rejected.errors
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "Import terminé : %(invited)s invitation(s) envoyée(s), %(added)s personne(s) déjà inscrite(s) "
+                        "ajoutée(s), %(already)s déjà membre(s)."
+                    )
+                    % {
+                        "invited": result.count("invited"),
+                        "added": result.count("added"),
+                        "already": result.count("already_member"),
+                    },
+                    messages.SUCCESS,
+                )
+                return redirect("admin:networks_invitation_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Inviter des personnes à partir d'un fichier CSV"),
+            "form": form,
+            "errors": errors,
+            "changelist_url": reverse("admin:networks_invitation_changelist"),
+        }
+        return render(request, "admin/networks/invitation/import_csv.html", context)
+
+
+def _outcome_message(outcome, email):
+    if outcome.kind == "invited":
+        return _("Invitation envoyée à %(email)s.") % {"email": email}
+    if outcome.kind == "added":
+        return _("%(email)s avait déjà un compte : ajout au réseau et courriel d'information.") % {"email": email}
+    return _("%(email)s est déjà membre de ce réseau.") % {"email": email}

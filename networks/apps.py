@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NetworksConfig(AppConfig):
+    name = "networks"
+    verbose_name = _("Réseaux et personnes")
+
+    def ready(self):
+        from concertation.lib.dashboard import register_panel
+        from networks.dashboard import my_networks_panel
+
+        register_panel(
+            name="networks", template="networks/dashboard_panel.html", order=10, get_context=my_networks_panel
+        )

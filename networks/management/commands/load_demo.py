@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from networks.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = "Charge les données de démonstration (réseaux, territoires, comptes de chaque rôle)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Autorise le chargement en production.")
+
+    def handle(self, *args, force=False, **options):
+        if settings.PRODUCTION and not force:
+            raise CommandError("Données de démonstration refusées en production (ajoutez --force pour passer outre).")
+        accounts = load_demo()
+        self.stdout.write(self.style.SUCCESS("Données de démonstration chargées. Comptes :"))
+        for email, password, role in accounts:
+            self.stdout.write(f"  {email:<40} {password:<26} {role}")

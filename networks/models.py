@@ -1,0 +1,296 @@
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def normalize_email_address(email: str) -> str:
+    """E-mail addresses are compared without case: store them lower-cased."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=normalize_email_address(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an e-mail address."""
+
+    email = models.EmailField(_("adresse électronique"), unique=True)
+    full_name = models.CharField(_("nom complet"), max_length=150, blank=True)
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    is_staff = models.BooleanField(
+        _("agent de l'administration"),
+        default=False,
+        help_text=_("Donne accès à l'administration du portail."),
+    )
+    is_active = models.BooleanField(_("actif"), default=True)
+    date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+        ordering = ["full_name", "email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = normalize_email_address(self.email)
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.get_full_name()
+
+
+class NetworkQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def with_member_counts(self):
+        return self.annotate(
+            member_count=models.Count("memberships", filter=models.Q(memberships__is_active=True), distinct=True)
+        )
+
+
+class Network(models.Model):
+    """A network of urban-policy actors consulted by the administration."""
+
+    class Family(models.TextChoices):
+        STATE = "state", _("État")
+        ELECTED_OFFICIALS = "elected", _("Élus locaux")
+        PROFESSIONALS = "professionals", _("Professionnels")
+        RESOURCE_CENTRES = "resource_centres", _("Centres de ressources")
+        CIVIL_SOCIETY = "civil_society", _("Société civile")
+
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    acronym = models.CharField(_("sigle"), max_length=30, blank=True)
+    slug = models.SlugField(_("identifiant d'adresse"), max_length=80, unique=True)
+    family = models.CharField(_("famille"), max_length=20, choices=Family.choices)
+    description = models.TextField(_("description"), blank=True, max_length=4000)
+    website = models.URLField(_("site internet"), blank=True)
+    is_active = models.BooleanField(_("actif"), default=True)
+
+    objects = NetworkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("réseau")
+        verbose_name_plural = _("réseaux")
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.acronym})" if self.acronym and self.acronym != self.name else self.name
+
+    def get_absolute_url(self):
+        return reverse("networks:detail", args=[self.slug])
+
+
+class Territory(models.Model):
+    """A French territory identified by its official code."""
+
+    class Level(models.TextChoices):
+        REGION = "region", _("Région")
+        DEPARTEMENT = "departement", _("Département")
+        EPCI = "epci", _("EPCI")
+        COMMUNE = "commune", _("Commune")
+        QPV = "qpv", _("Quartier prioritaire (QPV)")
+
+    # Official code formats: INSEE for régions, départements and communes,
+    # SIREN for EPCI, and the QPV codes of the 2015 and 2024 generations.
+    CODE_PATTERNS = {
+        Level.REGION: re.compile(r"^\d{2}$"),
+        Level.DEPARTEMENT: re.compile(r"^(\d{2}|2[AB]|97\d)$"),
+        Level.EPCI: re.compile(r"^\d{9}$"),
+        Level.COMMUNE: re.compile(r"^(\d{5}|2[AB]\d{3})$"),
+        Level.QPV: re.compile(r"^(QN(\d{3}|02[AB])\d{2}[A-Z]|QP(\d{3}|02[AB])\d{3})$"),
+    }
+
+    level = models.CharField(_("niveau"), max_length=12, choices=Level.choices)
+    code = models.CharField(_("code officiel"), max_length=12)
+    name = models.CharField(_("nom"), max_length=200)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("territoire parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    communes = models.ManyToManyField(
+        "self",
+        verbose_name=_("communes couvertes"),
+        symmetrical=False,
+        blank=True,
+        related_name="priority_neighbourhoods",
+        limit_choices_to={"level": "commune"},
+        help_text=_("Pour un quartier prioritaire : les communes sur lesquelles il s'étend."),
+    )
+
+    class Meta:
+        verbose_name = _("territoire")
+        verbose_name_plural = _("territoires")
+        ordering = ["level", "code"]
+        constraints = [models.UniqueConstraint(fields=["level", "code"], name="territory_level_code_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    @classmethod
+    def code_is_valid(cls, level: str, code: str) -> bool:
+        pattern = cls.CODE_PATTERNS.get(level)
+        return bool(pattern and pattern.match(code))
+
+    def clean(self):
+        super().clean()
+        if not self.code_is_valid(self.level, self.code):
+            raise ValidationError(
+                {"code": _("Ce code n'a pas le format officiel attendu pour ce niveau de territoire.")}
+            )
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True, network__is_active=True)
+
+    def coordinators(self):
+        return self.filter(role=Membership.Role.COORDINATOR)
+
+
+class Membership(models.Model):
+    """A person's place in a network: role and territory."""
+
+    class Role(models.TextChoices):
+        COORDINATOR = "coordinator", _("Coordinateur ou coordinatrice")
+        REPRESENTATIVE = "representative", _("Représentant ou représentante")
+        OBSERVER = "observer", _("Observateur ou observatrice")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("personne"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    network = models.ForeignKey(Network, verbose_name=_("réseau"), on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.REPRESENTATIVE)
+    territory = models.ForeignKey(
+        Territory, verbose_name=_("territoire"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    started_on = models.DateField(_("depuis le"), default=timezone.localdate)
+    ended_on = models.DateField(_("jusqu'au"), null=True, blank=True)
+    # When the person was told by e-mail that they joined; reset on reactivation.
+    notified_at = models.DateTimeField(_("prévenu le"), null=True, blank=True, editable=False)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("adhésion")
+        verbose_name_plural = _("adhésions")
+        ordering = ["network__name", "user__full_name"]
+        constraints = [models.UniqueConstraint(fields=["user", "network"], name="membership_user_network_unique")]
+
+    def __str__(self):
+        return f"{self.user} — {self.network} ({self.get_role_display()})"
+
+
+def new_invitation_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An invitation for a person without an account to join a network.
+
+    The link sent by e-mail carries a signed token naming this row and its key;
+    it expires after ``INVITATION_MAX_AGE_DAYS`` and works once.
+    """
+
+    network = models.ForeignKey(Network, verbose_name=_("réseau"), on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("adresse électronique"))
+    full_name = models.CharField(_("nom complet"), max_length=150, blank=True)
+    role = models.CharField(_("rôle"), max_length=20, choices=Membership.Role.choices)
+    territory = models.ForeignKey(
+        Territory, verbose_name=_("territoire"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invité par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    key = models.CharField(max_length=64, default=new_invitation_key, editable=False)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+    email_sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(_("tentatives d'envoi"), default=0)
+    accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acceptée par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("révoquée le"), null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_pending_per_network_email",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.email} → {self.network}"
+
+    @property
+    def expires_at(self):
+        return (self.email_sent_at or self.created_at) + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+
+    @property
+    def is_pending(self):
+        return self.accepted_at is None and self.revoked_at is None

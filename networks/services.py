@@ -1,0 +1,480 @@
+"""Writes with side effects on networks, people and territories.
+
+Each use case is one function, run inside a transaction; e-mails are queued
+on commit so that no message leaves for a change that was rolled back.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from networks import tasks
+from networks.models import (
+    Invitation,
+    Membership,
+    Network,
+    Territory,
+    User,
+    new_invitation_key,
+    normalize_email_address,
+)
+from networks.tokens import read_invitation_token
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+    def __str__(self):
+        return _("Ligne %(line)s : %(message)s") % {"line": self.line, "message": self.message}
+
+
+class ImportRejected(Exception):
+    """A file had bad lines: nothing was written. ``errors`` lists every one."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} line(s) rejected")
+        self.errors = errors
+
+
+# --- Invitations -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvitationOutcome:
+    """What inviting someone did: ``invited`` (e-mail with a link sent),
+    ``added`` (existing account, membership added and person told) or
+    ``already_member`` (nothing to do)."""
+
+    kind: str
+    invitation: Invitation | None = None
+    membership: Membership | None = None
+
+
+@transaction.atomic
+def invitation_send(
+    *,
+    inviter: User,
+    network: Network,
+    email: str,
+    role: str,
+    full_name: str = "",
+    territory: Territory | None = None,
+) -> InvitationOutcome:
+    """Invite a person into ``network``, or add them if they have an account."""
+    if not inviter.has_perm("networks.invite_member", network):
+        raise PermissionDenied
+    email = normalize_email_address(email)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        membership, created = Membership.objects.get_or_create(
+            user=user, network=network, defaults={"role": role, "territory": territory}
+        )
+        if not created:
+            if membership.is_active:
+                return InvitationOutcome(kind="already_member", membership=membership)
+            membership.is_active, membership.ended_on = True, None
+            membership.role, membership.territory = role, territory
+            membership.started_on, membership.notified_at = timezone.localdate(), None
+            membership.save()
+        tasks.send_membership_added_email.delay_on_commit(membership.pk, inviter.pk)
+        return InvitationOutcome(kind="added", membership=membership)
+
+    invitation = Invitation.objects.select_for_update().pending().filter(network=network, email=email).first()
+    if invitation is None:
+        invitation = Invitation(network=network, email=email)
+    # Inviting again renews the invitation: new key (older links stop working), new delay.
+    invitation.full_name = full_name or invitation.full_name
+    invitation.role, invitation.territory, invitation.invited_by = role, territory, inviter
+    invitation.key, invitation.created_at, invitation.email_sent_at = new_invitation_key(), timezone.now(), None
+    invitation.save()
+    tasks.send_invitation_email.delay_on_commit(invitation.pk, invitation.key)
+    return InvitationOutcome(kind="invited", invitation=invitation)
+
+
+@dataclass(frozen=True)
+class AcceptanceOutcome:
+    user: User
+    network: Network
+    # True when an account with this address already existed: its password was
+    # left untouched, and the person signs in with it.
+    existing_account: bool
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, full_name: str, password: str) -> AcceptanceOutcome:
+    """Use an invitation link: create the account and the membership, once."""
+    invitation = read_invitation_token(token, for_update=True)
+    user = User.objects.filter(email__iexact=invitation.email).first()
+    existing_account = user is not None
+    if user is None:
+        user = User.objects.create_user(invitation.email, password, full_name=full_name.strip())
+    Membership.objects.update_or_create(
+        user=user,
+        network=invitation.network,
+        defaults={"role": invitation.role, "territory": invitation.territory, "is_active": True, "ended_on": None},
+    )
+    invitation.accepted_at, invitation.accepted_by = timezone.now(), user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return AcceptanceOutcome(user=user, network=invitation.network, existing_account=existing_account)
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> None:
+    if invitation.is_pending:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+
+
+# --- Bulk invitations from a CSV file -------------------------------------
+
+_COLUMN_ALIASES = {
+    "name": {"nom", "name", "nom complet", "full_name"},
+    "email": {"email", "e-mail", "courriel", "adresse électronique", "adresse electronique", "mail"},
+    "network": {"réseau", "reseau", "network"},
+    "role": {"rôle", "role"},
+    "territory": {"territoire", "territory", "code territoire", "territory code"},
+}
+_ROLE_ALIASES = {
+    Membership.Role.COORDINATOR: {"coordinator", "coordinateur", "coordinatrice", "coordination"},
+    Membership.Role.REPRESENTATIVE: {
+        "representative",
+        "représentant",
+        "representant",
+        "représentante",
+        "representante",
+    },
+    Membership.Role.OBSERVER: {"observer", "observateur", "observatrice"},
+}
+MAX_IMPORT_LINES = 5000
+
+
+def decode_upload(raw: bytes) -> str:
+    """Text of an uploaded CSV file in UTF-8 (with or without BOM)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(
+            [RowError(1, _("le fichier n'est pas encodé en UTF-8 ; enregistrez-le au format « CSV UTF-8 »."))]
+        ) from exc
+
+
+def _csv_reader(text: str) -> csv.reader:
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
+    return csv.reader(io.StringIO(text), delimiter=delimiter)
+
+
+def _map_header(header: list[str]) -> dict[str, int]:
+    positions = {}
+    for index, title in enumerate(header):
+        cleaned = title.strip().lower()
+        for key, aliases in _COLUMN_ALIASES.items():
+            if cleaned in aliases:
+                positions[key] = index
+    return positions
+
+
+def _find_network(value: str) -> Network | None:
+    value = value.strip()
+    return Network.objects.filter(Q(slug__iexact=value) | Q(acronym__iexact=value) | Q(name__iexact=value)).first()
+
+
+def _find_role(value: str) -> str | None:
+    cleaned = value.strip().lower()
+    for role, aliases in _ROLE_ALIASES.items():
+        if cleaned in aliases or cleaned == role.label.lower():
+            return role
+    return None
+
+
+def find_territory(value: str) -> tuple[Territory | None, str | None]:
+    """A territory from its code, optionally prefixed by its level (``departement:93``)."""
+    value = value.strip()
+    level, _sep, code = value.rpartition(":")
+    candidates = Territory.objects.filter(code__iexact=code.strip())
+    if level:
+        candidates = candidates.filter(level=level.strip().lower())
+    found = list(candidates[:2])
+    if not found:
+        return None, _("territoire « %(code)s » inconnu.") % {"code": value}
+    if len(found) > 1:
+        return None, _(
+            "le code « %(code)s » désigne plusieurs territoires ; précisez le niveau (ex. departement:%(code)s)."
+        ) % {"code": code}
+    return found[0], None
+
+
+@dataclass
+class _InvitationRow:
+    line: int
+    full_name: str
+    email: str
+    network: Network
+    role: str
+    territory: Territory | None
+
+
+@dataclass
+class BulkInvitationResult:
+    outcomes: list[InvitationOutcome] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.kind == kind)
+
+
+def _parse_invitation_rows(*, inviter: User, text: str) -> list[_InvitationRow]:
+    reader = _csv_reader(text)
+    header = next(reader, None)
+    if not header:
+        raise ImportRejected([RowError(1, _("le fichier est vide."))])
+    positions = _map_header(header)
+    missing = [name for name in ("email", "network", "role") if name not in positions]
+    if missing:
+        raise ImportRejected(
+            [RowError(1, _("colonnes obligatoires absentes : %(columns)s.") % {"columns": ", ".join(missing)})]
+        )
+
+    rows, errors, seen = [], [], {}
+    for values in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in values):
+            continue
+        if len(rows) + len(errors) >= MAX_IMPORT_LINES:
+            errors.append(
+                RowError(line, _("trop de lignes (%(max)s au plus par fichier).") % {"max": MAX_IMPORT_LINES})
+            )
+            break
+
+        def cell(name, values=values):
+            index = positions.get(name)
+            return values[index].strip() if index is not None and index < len(values) else ""
+
+        problems = []
+        email = normalize_email_address(cell("email"))
+        try:
+            validate_email(email)
+        except ValidationError:
+            problems.append(_("adresse électronique « %(email)s » invalide.") % {"email": cell("email")})
+        network = _find_network(cell("network")) if cell("network") else None
+        if network is None:
+            problems.append(_("réseau « %(network)s » inconnu.") % {"network": cell("network")})
+        elif not inviter.has_perm("networks.invite_member", network):
+            problems.append(_("vous ne pouvez pas inviter dans le réseau « %(network)s ».") % {"network": network.name})
+        role = _find_role(cell("role"))
+        if role is None:
+            problems.append(
+                _("rôle « %(role)s » inconnu (coordinateur, représentant ou observateur).") % {"role": cell("role")}
+            )
+        territory = None
+        if cell("territory"):
+            territory, problem = find_territory(cell("territory"))
+            if problem:
+                problems.append(problem)
+        full_name = cell("name")
+        if len(full_name) > 150:
+            problems.append(_("nom trop long (150 caractères au plus)."))
+        if network is not None and email:
+            previous = seen.setdefault((email, network.pk), line)
+            if previous != line:
+                problems.append(
+                    _("cette personne est déjà invitée dans ce réseau à la ligne %(line)s.") % {"line": previous}
+                )
+        if problems:
+            errors.extend(RowError(line, problem) for problem in problems)
+        else:
+            rows.append(_InvitationRow(line, full_name, email, network, role, territory))
+    if errors:
+        raise ImportRejected(errors)
+    if not rows:
+        raise ImportRejected([RowError(1, _("aucune ligne à importer."))])
+    return rows
+
+
+@transaction.atomic
+def invitations_import_csv(*, inviter: User, text: str) -> BulkInvitationResult:
+    """Invite every person listed in ``text``; all or nothing.
+
+    Raises ImportRejected with every bad line (number and reason) when any
+    line is bad; then nothing is written and no e-mail leaves.
+    """
+    rows = _parse_invitation_rows(inviter=inviter, text=text)
+    result = BulkInvitationResult()
+    for row in rows:
+        result.outcomes.append(
+            invitation_send(
+                inviter=inviter,
+                network=row.network,
+                email=row.email,
+                role=row.role,
+                full_name=row.full_name,
+                territory=row.territory,
+            )
+        )
+    return result
+
+
+# --- Territories -----------------------------------------------------------
+
+DEPARTEMENTS_FILE = Path(__file__).resolve().parent / "data" / "departements.csv"
+
+
+@transaction.atomic
+def territories_load_reference() -> int:
+    """Create or rename the 18 régions and 101 départements. Returns how many rows were read."""
+    with DEPARTEMENTS_FILE.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    for row in rows:
+        region, _created = Territory.objects.update_or_create(
+            level=Territory.Level.REGION, code=row["code_reg"], defaults={"name": row["lib_reg"]}
+        )
+        Territory.objects.update_or_create(
+            level=Territory.Level.DEPARTEMENT,
+            code=row["code_dep"],
+            defaults={"name": row["lib_dep"], "parent": region},
+        )
+    return len(rows)
+
+
+def departement_code_of_commune(insee_code: str) -> str:
+    return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]
+
+
+def normalize_insee_commune(code: str) -> str:
+    """Spreadsheets drop the leading zero of codes such as 01053: put it back."""
+    code = code.strip().upper()
+    return code.zfill(5) if code.isdigit() and len(code) == 4 else code
+
+
+@dataclass
+class _QpvRow:
+    line: int
+    code: str
+    name: str
+    communes: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class QpvImportResult:
+    created: int
+    updated: int
+    communes_created: int
+    without_departement: int
+
+
+_QPV_COLUMNS = ("code_qp", "lib_qp", "insee_com", "lib_com")
+
+
+def _parse_qpv_rows(text: str) -> list[_QpvRow]:
+    reader = csv.reader(io.StringIO(text), delimiter=";")
+    header = [title.strip().lower() for title in next(reader, [])]
+    missing = [name for name in _QPV_COLUMNS if name not in header]
+    if missing:
+        raise ImportRejected(
+            [
+                RowError(
+                    1,
+                    _("colonnes attendues : %(expected)s ; absentes : %(missing)s.")
+                    % {"expected": ";".join(_QPV_COLUMNS), "missing": ", ".join(missing)},
+                )
+            ]
+        )
+    index = {name: header.index(name) for name in _QPV_COLUMNS}
+    rows, errors, seen = [], [], {}
+    for values in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in values):
+            continue
+        if len(values) < len(header):
+            errors.append(
+                RowError(
+                    line,
+                    _("%(count)s colonnes au lieu de %(expected)s.") % {"count": len(values), "expected": len(header)},
+                )
+            )
+            continue
+        code = values[index["code_qp"]].strip().upper()
+        name = values[index["lib_qp"]].strip()
+        insee_codes = [normalize_insee_commune(c) for c in values[index["insee_com"]].split(";") if c.strip()]
+        commune_names = [n.strip() for n in values[index["lib_com"]].split(";") if n.strip()]
+        problems = []
+        if not Territory.code_is_valid(Territory.Level.QPV, code):
+            problems.append(_("code de quartier « %(code)s » invalide (attendu : QN07501M).") % {"code": code})
+        elif code in seen:
+            problems.append(
+                _("quartier %(code)s déjà présent à la ligne %(line)s.") % {"code": code, "line": seen[code]}
+            )
+        if not name:
+            problems.append(_("nom du quartier manquant."))
+        elif len(name) > 200:
+            problems.append(_("nom du quartier trop long (200 caractères au plus)."))
+        if not insee_codes:
+            problems.append(_("code INSEE de commune manquant."))
+        for insee in insee_codes:
+            if not Territory.code_is_valid(Territory.Level.COMMUNE, insee):
+                problems.append(_("code INSEE de commune « %(code)s » invalide.") % {"code": insee})
+        if insee_codes and len(commune_names) != len(insee_codes):
+            problems.append(
+                _("%(codes)s code(s) de commune pour %(names)s nom(s) de commune.")
+                % {"codes": len(insee_codes), "names": len(commune_names)}
+            )
+        seen.setdefault(code, line)
+        if problems:
+            errors.extend(RowError(line, problem) for problem in problems)
+        else:
+            rows.append(_QpvRow(line, code, name, list(zip(insee_codes, commune_names, strict=True))))
+    if errors:
+        raise ImportRejected(errors)
+    if not rows:
+        raise ImportRejected([RowError(1, _("aucun quartier dans le fichier."))])
+    return rows
+
+
+@transaction.atomic
+def territories_import_qpv(*, text: str) -> QpvImportResult:
+    """Import the official list of priority neighbourhoods (``listeqp*.csv``).
+
+    All or nothing: a file with any bad line raises ImportRejected listing
+    every bad line, and writes nothing.
+    """
+    rows = _parse_qpv_rows(text)
+    departements = {t.code: t for t in Territory.objects.filter(level=Territory.Level.DEPARTEMENT)}
+    communes = {t.code: t for t in Territory.objects.filter(level=Territory.Level.COMMUNE)}
+    existing = {t.code: t for t in Territory.objects.filter(level=Territory.Level.QPV)}
+    created = updated = communes_created = without_departement = 0
+    for row in rows:
+        departement = departements.get(departement_code_of_commune(row.communes[0][0]))
+        if departement is None:
+            without_departement += 1
+        commune_rows = []
+        for insee, commune_name in row.communes:
+            commune = communes.get(insee)
+            if commune is None:
+                commune = Territory.objects.create(
+                    level=Territory.Level.COMMUNE,
+                    code=insee,
+                    name=commune_name,
+                    parent=departements.get(departement_code_of_commune(insee)),
+                )
+                communes[insee] = commune
+                communes_created += 1
+            commune_rows.append(commune)
+        qpv = existing.get(row.code)
+        if qpv is None:
+            qpv = Territory.objects.create(level=Territory.Level.QPV, code=row.code, name=row.name, parent=departement)
+            created += 1
+        else:
+            qpv.name, qpv.parent = row.name, departement
+            qpv.save(update_fields=["name", "parent"])
+            updated += 1
+        qpv.communes.set(commune_rows)
+    return QpvImportResult(created, updated, communes_created, without_departement)

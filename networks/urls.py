@@ -1,0 +1,12 @@
+from django.urls import path
+
+from networks import views
+
+app_name = "networks"
+
+urlpatterns = [
+    path("reseaux/", views.network_list, name="list"),
+    path("reseaux/<slug:slug>/", views.network_detail, name="detail"),
+    path("reseaux/<slug:slug>/inviter/", views.invite, name="invite"),
+    path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
+]

@@ -1,0 +1,143 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from networks import services
+from networks.forms import AcceptInvitationForm, InvitationForm
+from networks.models import Invitation, Membership, Network, User
+from networks.tokens import InvitationLinkError, read_invitation_token
+
+MEMBERS_PER_PAGE = 50
+
+
+def _get_network_for_user(request, slug: str, permission: str | None = None) -> Network:
+    """The active network named by ``slug``; 404 if unknown, 403 without ``permission``."""
+    network = get_object_or_404(Network.objects.active(), slug=slug)
+    if permission and not request.user.has_perm(permission, network):
+        raise PermissionDenied
+    return network
+
+
+def network_list(request):
+    networks = Network.objects.active().with_member_counts().order_by("family", "name")
+    families = [
+        {"label": label, "networks": [n for n in networks if n.family == value]}
+        for value, label in Network.Family.choices
+    ]
+    return render(request, "networks/network_list.html", {"families": [f for f in families if f["networks"]]})
+
+
+def network_detail(request, slug):
+    network = _get_network_for_user(request, slug)
+    user = request.user
+    context = {
+        "network": network,
+        "can_view_members": user.has_perm("networks.view_members", network),
+        "can_view_contacts": user.has_perm("networks.view_member_contacts", network),
+        "can_invite": user.has_perm("networks.invite_member", network),
+    }
+    if context["can_view_members"]:
+        members = (
+            Membership.objects.active()
+            .filter(network=network, user__is_active=True)
+            .select_related("user", "territory")
+            .order_by("role", "user__full_name", "user__email")
+        )
+        context["members_page"] = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    if context["can_invite"]:
+        context["pending_invitations"] = (
+            Invitation.objects.pending().filter(network=network).order_by("-created_at")[:50]
+        )
+    return render(request, "networks/network_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invite(request, slug):
+    network = _get_network_for_user(request, slug, "networks.invite_member")
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        outcome = services.invitation_send(
+            inviter=request.user,
+            network=network,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            full_name=form.cleaned_data["full_name"],
+            territory=form.territory,
+        )
+        email = form.cleaned_data["email"]
+        if outcome.kind == "invited":
+            messages.success(request, _("Invitation envoyée à %(email)s.") % {"email": email})
+        elif outcome.kind == "added":
+            messages.success(
+                request,
+                _("%(email)s avait déjà un compte : la personne a été ajoutée au réseau et prévenue par courriel.")
+                % {"email": email},
+            )
+        else:
+            messages.info(request, _("%(email)s est déjà membre de ce réseau.") % {"email": email})
+        return redirect(network)
+    return render(request, "networks/invite.html", {"network": network, "form": form})
+
+
+INVALID_LINK_STATUS = {"invalid": 400, "expired": 410, "used": 410, "revoked": 410}
+
+
+@never_cache
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request, token):
+    try:
+        invitation = read_invitation_token(token)
+    except InvitationLinkError as error:
+        return render(
+            request,
+            "networks/invitation_invalid.html",
+            {"reason": error.reason},
+            status=INVALID_LINK_STATUS[error.reason],
+        )
+    if request.user.is_authenticated and request.user.email != invitation.email:
+        return render(request, "networks/invitation_other_account.html", {"invitation": invitation}, status=403)
+
+    has_account = User.objects.filter(email__iexact=invitation.email).exists()
+    form = (
+        None
+        if has_account
+        else AcceptInvitationForm(
+            request.POST or None, email=invitation.email, initial={"full_name": invitation.full_name}
+        )
+    )
+    if request.method == "POST" and (form is None or form.is_valid()):
+        try:
+            outcome = services.invitation_accept(
+                token=token,
+                full_name=form.cleaned_data["full_name"] if form else "",
+                password=form.cleaned_data["password1"] if form else "",
+            )
+        except InvitationLinkError as error:
+            # Used or revoked between the page and the submission.
+            return render(
+                request,
+                "networks/invitation_invalid.html",
+                {"reason": error.reason},
+                status=INVALID_LINK_STATUS[error.reason],
+            )
+        messages.success(request, _("Bienvenue dans le réseau %(network)s.") % {"network": outcome.network.name})
+        if outcome.existing_account and not request.user.is_authenticated:
+            messages.info(request, _("Connectez-vous avec votre mot de passe habituel."))
+            return redirect("account_login")
+        if not request.user.is_authenticated:
+            login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("dashboard")
+    return render(
+        request,
+        "networks/accept_invitation.html",
+        {"invitation": invitation, "form": form, "has_account": has_account},
+    )

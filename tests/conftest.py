@@ -1,0 +1,65 @@
+"""Fixtures shared by the whole suite: settings for unit tests, factories and
+the role fixtures (alice in network A, bob in network B, a coordinator of A,
+a staff member)."""
+
+import pytest
+
+from networks.models import Membership
+from tests.factories import DEFAULT_PASSWORD, MembershipFactory, NetworkFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _unit_test_settings(settings):
+    # Unit tests run tasks in-process and keep mail in memory; the tests marked
+    # `worker` switch to the real worker, Redis and SMTP.
+    from concertation.celery import app
+
+    app.conf.task_always_eager = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PORTAL_BASE_URL = "http://testserver"
+    yield
+    app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def password():
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def network_a(db):
+    return NetworkFactory(name="Réseau Alpha", acronym="ALPHA", slug="alpha")
+
+
+@pytest.fixture
+def network_b(db):
+    return NetworkFactory(name="Réseau Bêta", acronym="BETA", slug="beta")
+
+
+@pytest.fixture
+def alice(network_a):
+    """A representative of network A."""
+    user = UserFactory(email="alice@alpha.example", full_name="Alice Alpha")
+    MembershipFactory(user=user, network=network_a, role=Membership.Role.REPRESENTATIVE)
+    return user
+
+
+@pytest.fixture
+def bob(network_b):
+    """A representative of network B."""
+    user = UserFactory(email="bob@beta.example", full_name="Bob Bêta")
+    MembershipFactory(user=user, network=network_b, role=Membership.Role.REPRESENTATIVE)
+    return user
+
+
+@pytest.fixture
+def coordinator_a(network_a):
+    user = UserFactory(email="coord@alpha.example", full_name="Claire Coordination")
+    MembershipFactory(user=user, network=network_a, role=Membership.Role.COORDINATOR)
+    return user
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="agent@anct.example", full_name="Agent Central", is_staff=True, is_superuser=True)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 
 from concertation import views
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("mentions-legales/", legal_page(template_name="pages/legal_notice.html"), name="legal_notice"),
     path("donnees-personnelles/", legal_page(template_name="pages/personal_data.html"), name="personal_data"),
     path("accessibilite/", legal_page(template_name="pages/accessibility.html"), name="accessibility"),
+    # Addresses are changed by staff only: an unverified change would let anyone
+    # claim the invitations sent to another person's address.
+    path("compte/email/", RedirectView.as_view(pattern_name="dashboard"), name="account_email"),
     path("compte/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("networks.urls")),

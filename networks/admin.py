@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -18,8 +19,22 @@ class MembershipInline(admin.TabularInline):
     fields = ["user", "network", "role", "territory", "is_active", "started_on", "ended_on"]
 
 
+class PersonCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ["email", "full_name"]
+
+
+class PersonChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    add_form = PersonCreationForm
+    form = PersonChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_active", "memberships__network__family", "memberships__role"]
@@ -31,8 +46,14 @@ class UserAdmin(BaseUserAdmin):
         (gettext_lazy("Droits"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         (gettext_lazy("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "full_name", "usable_password", "password1", "password2"]})
+    ]
     readonly_fields = ["last_login", "date_joined"]
+
+    def get_inlines(self, request, obj):
+        # Memberships are added once the person exists.
+        return self.inlines if obj else []
 
 
 @admin.register(Network)

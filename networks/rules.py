@@ -24,4 +24,5 @@ def is_signed_in(user):
 
 rules.add_perm("networks.invite_member", is_staff | is_coordinator_of)
 rules.add_perm("networks.view_member_contacts", is_staff | is_coordinator_of)
+rules.add_perm("networks.manage_members", is_staff | is_coordinator_of)
 rules.add_perm("networks.view_members", is_signed_in)

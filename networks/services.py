@@ -135,6 +135,18 @@ def invitation_revoke(*, invitation: Invitation) -> None:
         invitation.save(update_fields=["revoked_at"])
 
 
+@transaction.atomic
+def membership_deactivate(*, actor: User, membership: Membership) -> None:
+    """Take a person out of a network; their account and past contributions stay."""
+    if not actor.has_perm("networks.manage_members", membership.network):
+        raise PermissionDenied
+    if membership.user_id == actor.pk and not actor.is_staff:
+        # A coordinator leaving by mistake would lose the right to come back.
+        raise PermissionDenied
+    membership.is_active, membership.ended_on = False, timezone.localdate()
+    membership.save(update_fields=["is_active", "ended_on"])
+
+
 # --- Bulk invitations from a CSV file -------------------------------------
 
 _COLUMN_ALIASES = {
@@ -238,7 +250,8 @@ def _parse_invitation_rows(*, inviter: User, text: str) -> list[_InvitationRow]:
     if not header:
         raise ImportRejected([RowError(1, _("le fichier est vide."))])
     positions = _map_header(header)
-    missing = [name for name in ("email", "network", "role") if name not in positions]
+    required = {"email": "email", "network": "reseau", "role": "role"}
+    missing = [title for name, title in required.items() if name not in positions]
     if missing:
         raise ImportRejected(
             [RowError(1, _("colonnes obligatoires absentes : %(columns)s.") % {"columns": ", ".join(missing)})]

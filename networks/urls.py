@@ -8,5 +8,6 @@ urlpatterns = [
     path("reseaux/", views.network_list, name="list"),
     path("reseaux/<slug:slug>/", views.network_detail, name="detail"),
     path("reseaux/<slug:slug>/inviter/", views.invite, name="invite"),
+    path("reseaux/<slug:slug>/membres/<int:membership_id>/retirer/", views.deactivate_member, name="deactivate_member"),
     path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
 ]

@@ -42,6 +42,7 @@ def network_detail(request, slug):
         "can_view_members": user.has_perm("networks.view_members", network),
         "can_view_contacts": user.has_perm("networks.view_member_contacts", network),
         "can_invite": user.has_perm("networks.invite_member", network),
+        "can_manage": user.has_perm("networks.manage_members", network),
     }
     if context["can_view_members"]:
         members = (
@@ -85,6 +86,26 @@ def invite(request, slug):
             messages.info(request, _("%(email)s est déjà membre de ce réseau.") % {"email": email})
         return redirect(network)
     return render(request, "networks/invite.html", {"network": network, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deactivate_member(request, slug, membership_id):
+    network = _get_network_for_user(request, slug, "networks.manage_members")
+    membership = get_object_or_404(
+        Membership.objects.active().select_related("user", "network"), pk=membership_id, network=network
+    )
+    if membership.user_id == request.user.pk and not request.user.is_staff:
+        raise PermissionDenied
+    if request.method == "POST":
+        services.membership_deactivate(actor=request.user, membership=membership)
+        messages.success(
+            request,
+            _("%(name)s ne fait plus partie du réseau %(network)s.")
+            % {"name": membership.user.get_full_name(), "network": network.name},
+        )
+        return redirect(network)
+    return render(request, "networks/deactivate_member.html", {"network": network, "membership": membership})
 
 
 INVALID_LINK_STATUS = {"invalid": 400, "expired": 410, "used": 410, "revoked": 410}

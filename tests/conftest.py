@@ -2,10 +2,19 @@
 the role fixtures (alice in network A, bob in network B, a coordinator of A,
 a staff member)."""
 
+import os
+
 import pytest
 
 from networks.models import Membership
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, NetworkFactory, UserFactory
+from tests.real_services import celery_worker_process, real_worker, smtp_server  # noqa: F401 - fixtures
+
+# The browser tests drive Chromium from the test thread while live_server
+# answers from another: Django's async-safety guard must let the ORM run.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +29,23 @@ def _unit_test_settings(settings):
     settings.PORTAL_BASE_URL = "http://testserver"
     yield
     app.conf.task_always_eager = True
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Debian's Chromium, installed by `make system-deps`; never a downloaded build.
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
 
 
 @pytest.fixture

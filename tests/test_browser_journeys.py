@@ -1,0 +1,57 @@
+"""Journeys in a real Chromium, each page checked with axe-core."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from networks.models import Membership
+from tests.factories import MembershipFactory, NetworkFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+def assert_accessible(page):
+    results = Axe().run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    details = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in blocking]
+    assert not blocking, f"axe-core on {page.url}:\n" + "\n".join(details)
+
+
+def test_a_representative_signs_in_and_reaches_the_dashboard(page, live_server, password):
+    network = NetworkFactory(name="Inter-réseaux DSU", acronym="IRDSU", slug="irdsu")
+    person = UserFactory(email="sacha@irdsu.example", full_name="Sacha Terrain")
+    MembershipFactory(user=person, network=network, role=Membership.Role.REPRESENTATIVE)
+
+    page.goto(live_server.url + "/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Concertation")
+    expect(page.get_by_text("Accessibilité : partiellement conforme").first).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Se connecter").first.click()
+    expect(page.get_by_role("heading", name="Se connecter")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_label("Courriel").fill("sacha@irdsu.example")
+    page.get_by_label("Mot de passe", exact=False).first.fill(password)
+    page.get_by_role("button", name="Se connecter").last.click()
+
+    expect(page.get_by_role("heading", name="Mon tableau de bord")).to_be_visible()
+    expect(page.get_by_role("link", name="Inter-réseaux DSU")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Inter-réseaux DSU").click()
+    expect(page.get_by_role("cell", name="Sacha Terrain")).to_be_visible()
+    assert_accessible(page)
+
+
+def test_a_wrong_password_is_explained_and_the_address_kept(page, live_server):
+    UserFactory(email="sacha@irdsu.example")
+    page.goto(live_server.url + "/compte/login/")
+    page.get_by_label("Courriel").fill("sacha@irdsu.example")
+    page.locator("#id_password").fill("pas-le-bon-mot-de-passe")
+    page.get_by_role("button", name="Se connecter").last.click()
+    expect(page.get_by_role("alert")).to_contain_text("erreur")
+    expect(page.get_by_label("Courriel")).to_have_value("sacha@irdsu.example")
+    assert_accessible(page)

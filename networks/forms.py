@@ -13,13 +13,16 @@ class InvitationForm(forms.Form):
         max_length=254,
         error_messages={"invalid": _("Saisissez une adresse électronique valide, par exemple nom@domaine.fr.")},
     )
-    role = forms.ChoiceField(label=_("Rôle dans le réseau"), choices=Membership.Role.choices)
+    role = forms.ChoiceField(
+        label=_("Rôle dans le réseau"), choices=Membership.Role.choices, initial=Membership.Role.REPRESENTATIVE
+    )
     territory_code = forms.CharField(
         label=_("Territoire"),
         required=False,
         max_length=40,
         help_text=_(
-            "Code officiel : région (11), département (93), commune (93066), EPCI (SIREN) ou quartier (QN09301M)."
+            "Code officiel : département (75), commune (93066), EPCI (SIREN à 9 chiffres) ou quartier (QN09301M). "
+            "Quand un code désigne plusieurs territoires, précisez le niveau : departement:93, region:93."
         ),
     )
 

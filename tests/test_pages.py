@@ -55,3 +55,13 @@ def test_unknown_pages_answer_a_french_404(client):
     response = client.get("/nulle-part/")
     assert response.status_code == 404
     assert "Page introuvable" in response.content.decode()
+
+
+def test_the_english_catalogue_translates_every_string():
+    from pathlib import Path
+
+    import polib
+
+    catalogue = polib.pofile(str(Path(__file__).resolve().parent.parent / "locale/en/LC_MESSAGES/django.po"))
+    assert [entry.msgid for entry in catalogue.untranslated_entries()] == []
+    assert [entry.msgid for entry in catalogue.fuzzy_entries()] == []

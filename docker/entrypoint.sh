@@ -1,0 +1,38 @@
+#!/bin/sh
+# Container entry point. First argument: web, worker or beat; anything else is run as is.
+set -eu
+
+role="${1:-web}"
+
+case "$role" in
+  web)
+    # Replicas of web start together and may race on the same migration; the
+    # loser's transaction is rolled back, so a retry finds it applied.
+    attempt=1
+    until python manage.py migrate --noinput; do
+      if [ "$attempt" -ge 5 ]; then
+        echo "entrypoint: migrate failed $attempt times, giving up." >&2
+        exit 1
+      fi
+      attempt=$((attempt + 1))
+      sleep 3
+    done
+    # The control socket would go to $HOME (/app), which is read-only here.
+    exec gunicorn concertation.wsgi \
+      --bind 0.0.0.0:8000 \
+      --workers "${WEB_CONCURRENCY:-2}" \
+      --access-logfile - \
+      --error-logfile - \
+      --worker-tmp-dir /dev/shm \
+      --no-control-socket
+    ;;
+  worker)
+    exec celery -A concertation worker -l info -Q "${CELERY_TASK_DEFAULT_QUEUE:-concertation}"
+    ;;
+  beat)
+    exec celery -A concertation beat -l info --schedule /tmp/celerybeat-schedule
+    ;;
+  *)
+    exec "$@"
+    ;;
+esac

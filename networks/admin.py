@@ -123,14 +123,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Creating from the admin goes through the same path as the portal.
-        outcome = services.invitation_send(
-            inviter=request.user,
-            network=obj.network,
-            email=obj.email,
-            role=obj.role,
-            full_name=obj.full_name,
-            territory=obj.territory,
-        )
+        outcome = services.invitation_resend(inviter=request.user, invitation=obj)
         if outcome.invitation is not None:
             obj.pk = outcome.invitation.pk
         self.message_user(request, _outcome_message(outcome, obj.email), messages.SUCCESS)
@@ -146,14 +139,7 @@ class InvitationAdmin(admin.ModelAdmin):
     def resend(self, request, queryset):
         count = 0
         for invitation in queryset.pending().select_related("network", "territory"):
-            services.invitation_send(
-                inviter=request.user,
-                network=invitation.network,
-                email=invitation.email,
-                role=invitation.role,
-                full_name=invitation.full_name,
-                territory=invitation.territory,
-            )
+            services.invitation_resend(inviter=request.user, invitation=invitation)
             count += 1
         self.message_user(request, _("%(count)s invitation(s) renvoyée(s).") % {"count": count}, messages.SUCCESS)
 

@@ -1,6 +1,5 @@
 import re
 import secrets
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -286,10 +285,6 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.email} → {self.network}"
-
-    @property
-    def expires_at(self):
-        return (self.email_sent_at or self.created_at) + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
 
     @property
     def is_pending(self):

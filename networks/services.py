@@ -128,6 +128,18 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> Acceptanc
     return AcceptanceOutcome(user=user, network=invitation.network, existing_account=existing_account)
 
 
+def invitation_resend(*, inviter: User, invitation: Invitation) -> InvitationOutcome:
+    """Send a pending invitation again, with a new link."""
+    return invitation_send(
+        inviter=inviter,
+        network=invitation.network,
+        email=invitation.email,
+        role=invitation.role,
+        full_name=invitation.full_name,
+        territory=invitation.territory,
+    )
+
+
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation) -> None:
     if invitation.is_pending:

@@ -111,6 +111,15 @@ def deactivate_member(request, slug, membership_id):
 INVALID_LINK_STATUS = {"invalid": 400, "expired": 410, "used": 410, "revoked": 410}
 
 
+def _invalid_link_page(request, error: InvitationLinkError):
+    return render(
+        request,
+        "networks/invitation_invalid.html",
+        {"reason": error.reason},
+        status=INVALID_LINK_STATUS[error.reason],
+    )
+
+
 @never_cache
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "POST"])
@@ -118,12 +127,7 @@ def accept_invitation(request, token):
     try:
         invitation = read_invitation_token(token)
     except InvitationLinkError as error:
-        return render(
-            request,
-            "networks/invitation_invalid.html",
-            {"reason": error.reason},
-            status=INVALID_LINK_STATUS[error.reason],
-        )
+        return _invalid_link_page(request, error)
     if request.user.is_authenticated and request.user.email != invitation.email:
         return render(request, "networks/invitation_other_account.html", {"invitation": invitation}, status=403)
 
@@ -144,12 +148,7 @@ def accept_invitation(request, token):
             )
         except InvitationLinkError as error:
             # Used or revoked between the page and the submission.
-            return render(
-                request,
-                "networks/invitation_invalid.html",
-                {"reason": error.reason},
-                status=INVALID_LINK_STATUS[error.reason],
-            )
+            return _invalid_link_page(request, error)
         messages.success(request, _("Bienvenue dans le réseau %(network)s.") % {"network": outcome.network.name})
         if outcome.existing_account and not request.user.is_authenticated:
             messages.info(request, _("Connectez-vous avec votre mot de passe habituel."))

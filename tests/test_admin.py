@@ -98,3 +98,21 @@ def test_people_who_are_not_staff_are_kept_out_of_the_admin(client, coordinator_
     client.force_login(coordinator_a)
     response = client.get(reverse("admin:networks_invitation_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_resending_from_the_admin_sends_a_new_link(admin_client, network_a, staff, django_capture_on_commit_callbacks):
+    from networks import services
+    from networks.tokens import InvitationLinkError, make_invitation_token, read_invitation_token
+
+    invitation = services.invitation_send(
+        inviter=staff, network=network_a, email="x@y.example", role="observer"
+    ).invitation
+    old_token = make_invitation_token(invitation)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("admin:networks_invitation_changelist"),
+            {"action": "resend", "_selected_action": [invitation.pk]},
+        )
+    assert [m.to for m in mail.outbox] == [["x@y.example"]]
+    with pytest.raises(InvitationLinkError):
+        read_invitation_token(old_token)

@@ -127,6 +127,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Europe/Paris"
+CELERY_BEAT_SCHEDULE = {
+    "announce-open-rounds": {"task": "measures.tasks.announce_open_rounds", "schedule": 300.0},
+    "send-round-reminders": {"task": "measures.tasks.send_round_reminders", "schedule": 3600.0},
+}
 
 AUTH_USER_MODEL = "networks.User"
 AUTHENTICATION_BACKENDS = [
@@ -159,6 +163,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Concertation] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+
+# Anonymous visitors may read the roadmap's measures and their status.
+PUBLIC_ROADMAP = env_bool("PUBLIC_ROADMAP", True)
 
 # Invitations to join the portal.
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14)

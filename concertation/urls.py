@@ -23,6 +23,7 @@ urlpatterns = [
     path("compte/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("networks.urls")),
+    path("", include("measures.urls")),
     path("admin/", admin.site.urls),
 ]
 

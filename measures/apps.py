@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class MeasuresConfig(AppConfig):
     name = "measures"
     verbose_name = _("Feuille de route et retours de terrain")
+
+    def ready(self):
+        from concertation.lib.dashboard import register_panel
+        from measures.dashboard import my_feedback_panel
+
+        register_panel(
+            name="measures", template="measures/dashboard_panel.html", order=5, get_context=my_feedback_panel
+        )

@@ -118,6 +118,19 @@ class Network(models.Model):
         return reverse("networks:detail", args=[self.slug])
 
 
+class TerritoryQuerySet(models.QuerySet):
+    def within(self, territories):
+        """The given territories and everything below them (départements,
+        communes, neighbourhoods: at most three levels down)."""
+        ids = [t.pk for t in territories]
+        return self.filter(
+            models.Q(pk__in=ids)
+            | models.Q(parent__in=ids)
+            | models.Q(parent__parent__in=ids)
+            | models.Q(parent__parent__parent__in=ids)
+        )
+
+
 class Territory(models.Model):
     """A French territory identified by its official code."""
 
@@ -159,6 +172,8 @@ class Territory(models.Model):
         help_text=_("Pour un quartier prioritaire : les communes sur lesquelles il s'étend."),
     )
 
+    objects = TerritoryQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("territoire")
         verbose_name_plural = _("territoires")
@@ -167,6 +182,18 @@ class Territory(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+    def departement_and_region(self) -> tuple["Territory | None", "Territory | None"]:
+        """The département and the région this territory lies in (itself included)."""
+        departement = region = None
+        node, depth = self, 0
+        while node is not None and depth < 5:
+            if node.level == self.Level.DEPARTEMENT:
+                departement = departement or node
+            elif node.level == self.Level.REGION:
+                region = region or node
+            node, depth = node.parent, depth + 1
+        return departement, region
 
     @classmethod
     def code_is_valid(cls, level: str, code: str) -> bool:

@@ -1,11 +1,15 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from networks.demo import load_demo
+from measures.demo import load_demo as load_measures_demo
+from networks.demo import load_demo as load_networks_demo
 
 
 class Command(BaseCommand):
-    help = "Charge les données de démonstration (réseaux, territoires, comptes de chaque rôle)."
+    help = (
+        "Charge les données de démonstration : réseaux, territoires, comptes de chaque rôle, "
+        "feuille de route 2018, une consultation ouverte et des retours de terrain."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Autorise le chargement en production.")
@@ -13,7 +17,8 @@ class Command(BaseCommand):
     def handle(self, *args, force=False, **options):
         if settings.PRODUCTION and not force:
             raise CommandError("Données de démonstration refusées en production (ajoutez --force pour passer outre).")
-        accounts = load_demo()
+        accounts = load_networks_demo()
+        load_measures_demo()
         self.stdout.write(self.style.SUCCESS("Données de démonstration chargées. Comptes :"))
         for email, password, role in accounts:
             self.stdout.write(f"  {email:<40} {password:<26} {role}")

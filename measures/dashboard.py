@@ -1,0 +1,42 @@
+from django.db.models import Prefetch
+
+from measures.models import ConsultationRound, Feedback, Measure
+from measures.services import networks_user_may_file_for
+
+
+def my_feedback_panel(request) -> dict:
+    """Open rounds with what the person's networks still have to answer, their
+    drafts, and the latest answers of the administration to their feedback."""
+    user = request.user
+    networks = list(networks_user_may_file_for(user).order_by("name"))
+    rounds = (
+        ConsultationRound.objects.open_now()
+        .filter(networks__in=networks)
+        .distinct()
+        .order_by("closes_at")
+        .prefetch_related(Prefetch("measures", queryset=Measure.objects.order_by("number")), "networks")
+    )
+    answered = set(
+        Feedback.objects.submitted()
+        .filter(round__in=rounds, network__in=networks)
+        .values_list("round_id", "network_id", "measure_id")
+        .distinct()
+    )
+    open_rounds = []
+    for consultation in rounds:
+        invited = [n for n in networks if n in consultation.networks.all()]
+        todo = [
+            {
+                "network": n,
+                "measures": [m for m in consultation.measures.all() if (consultation.pk, n.pk, m.pk) not in answered],
+            }
+            for n in invited
+        ]
+        open_rounds.append({"round": consultation, "todo": [t for t in todo if t["measures"]]})
+    mine = Feedback.objects.filter(author=user).select_related("measure", "network", "round")
+    return {
+        "can_file": bool(networks),
+        "open_rounds": open_rounds,
+        "drafts": mine.filter(status=Feedback.Status.DRAFT).order_by("-updated_at")[:20],
+        "responses": mine.filter(responded_at__isnull=False).order_by("-responded_at")[:5],
+    }

@@ -1,0 +1,83 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from measures.models import Assessment, ConsultationRound, Feedback, Measure, MeasureStatus, Programme
+from networks.models import Network, Territory
+
+
+class MeasureFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Recherche"), method="search")
+    programme = django_filters.ModelChoiceFilter(label=_("Programme"), queryset=Programme.objects.all())
+    status = django_filters.ChoiceFilter(label=_("État d'avancement"), choices=MeasureStatus.choices)
+    lead_ministry = django_filters.ChoiceFilter(label=_("Ministère chef de file"), choices=[])
+
+    class Meta:
+        model = Measure
+        fields = ["q", "programme", "status", "lead_ministry"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        ministries = (
+            Measure.objects.exclude(lead_ministry="")
+            .order_by("lead_ministry")
+            .values_list("lead_ministry", flat=True)
+            .distinct()
+        )
+        self.filters["lead_ministry"].extra["choices"] = [(m, m) for m in ministries]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if value.isdigit():
+            return queryset.filter(Q(number=int(value)) | Q(title__icontains=value))
+        return queryset.filter(
+            Q(title__icontains=value) | Q(summary__icontains=value) | Q(lead_ministry__icontains=value)
+        )
+
+
+class FeedbackFilter(django_filters.FilterSet):
+    """Filters shared by the synthesis, the feedback list, the map and the CSV export."""
+
+    programme = django_filters.ModelChoiceFilter(
+        label=_("Programme"), field_name="measure__programme", queryset=Programme.objects.all()
+    )
+    measure = django_filters.ModelChoiceFilter(label=_("Mesure"), queryset=Measure.objects.all())
+    measure_status = django_filters.ChoiceFilter(
+        label=_("État de la mesure"), field_name="measure__status", choices=MeasureStatus.choices
+    )
+    round = django_filters.ModelChoiceFilter(label=_("Consultation"), queryset=ConsultationRound.objects.all())
+    family = django_filters.ChoiceFilter(
+        label=_("Famille de réseaux"), field_name="network__family", choices=Network.Family.choices
+    )
+    network = django_filters.ModelChoiceFilter(label=_("Réseau"), queryset=Network.objects.active())
+    region = django_filters.ModelChoiceFilter(
+        label=_("Région"),
+        queryset=Territory.objects.filter(level=Territory.Level.REGION).order_by("name"),
+        to_field_name="code",
+    )
+    departement = django_filters.ModelChoiceFilter(
+        label=_("Département"),
+        queryset=Territory.objects.filter(level=Territory.Level.DEPARTEMENT).order_by("code"),
+        to_field_name="code",
+    )
+    assessment = django_filters.ChoiceFilter(label=_("Appréciation"), choices=Assessment.choices)
+
+    class Meta:
+        model = Feedback
+        fields = [
+            "programme",
+            "measure",
+            "measure_status",
+            "round",
+            "family",
+            "network",
+            "region",
+            "departement",
+            "assessment",
+        ]
+
+    @property
+    def active_filters(self) -> bool:
+        return (
+            self.is_bound and any(value for value in self.form.cleaned_data.values()) if self.form.is_valid() else False
+        )

@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from measures.notifications import deliver_due_reminders
+from measures.services import rounds_announce_opened
+
+
+class Command(BaseCommand):
+    help = (
+        "Annonce les consultations qui viennent d'ouvrir et relance les réseaux qui n'ont pas répondu "
+        "(ce que fait Celery beat en production). Sans effet si rien n'est dû."
+    )
+
+    def handle(self, *args, **options):
+        announced = rounds_announce_opened()
+        reminded = deliver_due_reminders()
+        self.stdout.write(f"{announced} consultation(s) annoncée(s), {reminded} relance(s) envoyée(s).")

@@ -1,0 +1,380 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from networks.models import Network, Territory
+
+TEXT_MAX_LENGTH = 5000
+
+
+class Roadmap(models.Model):
+    """A government roadmap whose measures the networks follow."""
+
+    title = models.CharField(_("titre"), max_length=200)
+    slug = models.SlugField(_("identifiant d'adresse"), max_length=80, unique=True)
+    adopted_on = models.DateField(_("adoptée le"), null=True, blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=TEXT_MAX_LENGTH)
+
+    class Meta:
+        verbose_name = _("feuille de route")
+        verbose_name_plural = _("feuilles de route")
+        ordering = ["-adopted_on", "title"]
+
+    def __str__(self):
+        return self.title
+
+
+class Programme(models.Model):
+    """An axis of a roadmap (security, education, employment...)."""
+
+    roadmap = models.ForeignKey(
+        Roadmap, verbose_name=_("feuille de route"), on_delete=models.CASCADE, related_name="programmes"
+    )
+    position = models.PositiveSmallIntegerField(_("ordre"), default=1)
+    title = models.CharField(_("titre"), max_length=200)
+
+    class Meta:
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        ordering = ["roadmap", "position"]
+        constraints = [models.UniqueConstraint(fields=["roadmap", "title"], name="programme_title_unique")]
+
+    def __str__(self):
+        return self.title
+
+
+class MeasureStatus(models.TextChoices):
+    PLANNED = "planned", _("À engager")
+    IN_PROGRESS = "in_progress", _("En cours")
+    IMPLEMENTED = "implemented", _("Réalisée")
+    SUSPENDED = "suspended", _("Suspendue")
+    ABANDONED = "abandoned", _("Abandonnée")
+
+
+# The one place that says which status may follow which.
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    MeasureStatus.PLANNED: {MeasureStatus.IN_PROGRESS, MeasureStatus.ABANDONED},
+    MeasureStatus.IN_PROGRESS: {MeasureStatus.IMPLEMENTED, MeasureStatus.SUSPENDED, MeasureStatus.ABANDONED},
+    MeasureStatus.SUSPENDED: {MeasureStatus.IN_PROGRESS, MeasureStatus.ABANDONED},
+    # A measure reported as implemented may be reopened when the field says it is not.
+    MeasureStatus.IMPLEMENTED: {MeasureStatus.IN_PROGRESS},
+    MeasureStatus.ABANDONED: set(),
+}
+
+
+def transition_allowed(current: str, new: str) -> bool:
+    return new == current or new in ALLOWED_TRANSITIONS.get(current, set())
+
+
+class MeasureQuerySet(models.QuerySet):
+    def with_feedback_counts(self):
+        submitted = Q(feedback__status=Feedback.Status.SUBMITTED)
+        return self.annotate(
+            feedback_count=Count("feedback", filter=submitted),
+            **{
+                f"{value}_count": Count("feedback", filter=submitted & Q(feedback__assessment=value))
+                for value in Assessment.values
+            },
+        )
+
+
+class Measure(models.Model):
+    roadmap = models.ForeignKey(
+        Roadmap, verbose_name=_("feuille de route"), on_delete=models.CASCADE, related_name="measures"
+    )
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="measures"
+    )
+    number = models.PositiveSmallIntegerField(_("numéro"))
+    title = models.CharField(_("intitulé"), max_length=300)
+    summary = models.TextField(_("résumé"), blank=True, max_length=TEXT_MAX_LENGTH)
+    lead_ministry = models.CharField(_("ministère chef de file"), max_length=200, blank=True)
+    status = models.CharField(
+        _("état d'avancement"), max_length=20, choices=MeasureStatus.choices, default=MeasureStatus.PLANNED
+    )
+    indicators = models.TextField(_("indicateurs de suivi"), blank=True, max_length=TEXT_MAX_LENGTH)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent référent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        limit_choices_to={"is_staff": True},
+    )
+
+    objects = MeasureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("mesure")
+        verbose_name_plural = _("mesures")
+        ordering = ["roadmap", "number"]
+        constraints = [models.UniqueConstraint(fields=["roadmap", "number"], name="measure_number_unique")]
+
+    def __str__(self):
+        return f"{self.number}. {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("measures:detail", args=[self.pk])
+
+
+class MeasureUpdate(models.Model):
+    """A dated entry of a measure's timeline."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", _("Changement d'état")
+        PROGRESS = "progress", _("Avancement")
+        NOTE = "note", _("Note")
+        DECISION = "decision", _("Décision")
+
+    measure = models.ForeignKey(Measure, verbose_name=_("mesure"), on_delete=models.CASCADE, related_name="updates")
+    kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.NOTE)
+    happened_on = models.DateField(_("date"), default=timezone.localdate)
+    old_status = models.CharField(_("ancien état"), max_length=20, choices=MeasureStatus.choices, blank=True)
+    new_status = models.CharField(_("nouvel état"), max_length=20, choices=MeasureStatus.choices, blank=True)
+    text = models.TextField(_("texte"), blank=True, max_length=TEXT_MAX_LENGTH)
+    source = models.CharField(
+        _("source"), max_length=300, blank=True, help_text=_("Par exemple : séance du groupe de travail du 12 mars.")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("auteur"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("entrée du suivi")
+        verbose_name_plural = _("suivi de la mesure")
+        ordering = ["-happened_on", "-created_at"]
+
+    def __str__(self):
+        return f"{self.measure.number} — {self.get_kind_display()} ({self.happened_on})"
+
+
+class RoundQuerySet(models.QuerySet):
+    def open_at(self, moment):
+        return self.filter(opens_at__lte=moment, closes_at__gt=moment)
+
+    def open_now(self):
+        return self.open_at(timezone.now())
+
+
+class ConsultationRound(models.Model):
+    """A consultation campaign on chosen measures for chosen networks."""
+
+    roadmap = models.ForeignKey(
+        Roadmap, verbose_name=_("feuille de route"), on_delete=models.CASCADE, related_name="rounds"
+    )
+    title = models.CharField(_("titre"), max_length=200)
+    instructions = models.TextField(_("consignes"), blank=True, max_length=TEXT_MAX_LENGTH)
+    measures = models.ManyToManyField(Measure, verbose_name=_("mesures"), related_name="rounds")
+    networks = models.ManyToManyField(Network, verbose_name=_("réseaux invités"), related_name="consultation_rounds")
+    opens_at = models.DateTimeField(_("ouverture"))
+    closes_at = models.DateTimeField(_("clôture"))
+    reminder_days = models.PositiveSmallIntegerField(
+        _("relance (jours avant la clôture)"), default=3, help_text=_("0 : pas de relance.")
+    )
+    # Set when the opening e-mails were queued: they leave once per round.
+    opening_notified_at = models.DateTimeField(_("ouverture annoncée le"), null=True, blank=True, editable=False)
+
+    objects = RoundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(closes_at__gt=models.F("opens_at")), name="round_closes_after_opening")
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("measures:round_detail", args=[self.pk])
+
+    def is_open(self, moment=None) -> bool:
+        moment = moment or timezone.now()
+        return self.opens_at <= moment < self.closes_at
+
+    @property
+    def state(self) -> str:
+        now = timezone.now()
+        if now < self.opens_at:
+            return "upcoming"
+        return "open" if now < self.closes_at else "closed"
+
+
+class RoundNotice(models.Model):
+    """An e-mail about a round sent to one person: opening or reminder. The
+    unique constraint makes each notice leave once, however often the task runs."""
+
+    class Kind(models.TextChoices):
+        OPENING = "opening", _("Ouverture")
+        REMINDER = "reminder", _("Relance")
+
+    round = models.ForeignKey(ConsultationRound, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    # The closing date a reminder was computed for: moving the round's
+    # closing date makes a new reminder due.
+    due_on = models.DateField()
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("courriel de consultation")
+        verbose_name_plural = _("courriels de consultation")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "kind", "network", "due_on", "recipient"], name="round_notice_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.round} — {self.recipient}"
+
+
+class Assessment(models.TextChoices):
+    WORKS = "works", _("Fonctionne")
+    PARTLY = "partly", _("Fonctionne en partie")
+    DOES_NOT_WORK = "does_not_work", _("Ne fonctionne pas")
+    TOO_EARLY = "too_early", _("Trop tôt pour le dire")
+
+
+class ObstacleCategory(models.TextChoices):
+    FUNDING = "funding", _("Financement")
+    STAFFING = "staffing", _("Moyens humains")
+    ELIGIBILITY = "eligibility", _("Règles d'éligibilité")
+    COORDINATION = "coordination", _("Coordination entre acteurs")
+    INFORMATION = "information", _("Information des habitants")
+    TIMING = "timing", _("Délais et calendrier")
+    OTHER = "other", _("Autre")
+
+
+class FeedbackQuerySet(models.QuerySet):
+    def submitted(self):
+        return self.filter(status=Feedback.Status.SUBMITTED)
+
+    # Aggregations for the synthesis: each is one GROUP BY query.
+    def count_by(self, *fields):
+        return self.order_by().values(*fields).annotate(count=Count("id"))
+
+    def assessment_counts(self) -> dict[str, int]:
+        return {row["assessment"]: row["count"] for row in self.count_by("assessment")}
+
+    def obstacle_counts(self):
+        return (
+            FeedbackObstacle.objects.filter(feedback__in=self.order_by().values("pk"))
+            .values("category")
+            .annotate(count=Count("id"))
+            .order_by("-count", "category")
+        )
+
+    def visible_to(self, user):
+        """Submitted feedback for everyone signed in; drafts and withdrawn ones to their author (and staff)."""
+        if user.is_staff:
+            return self
+        return self.filter(Q(status=Feedback.Status.SUBMITTED) | Q(author=user))
+
+
+class Feedback(models.Model):
+    """Field feedback of a network on a measure."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        SUBMITTED = "submitted", _("Transmis")
+        WITHDRAWN = "withdrawn", _("Retiré")
+
+    measure = models.ForeignKey(Measure, verbose_name=_("mesure"), on_delete=models.CASCADE, related_name="feedback")
+    round = models.ForeignKey(
+        ConsultationRound,
+        verbose_name=_("consultation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="feedback",
+        help_text=_("Vide : retour au fil de l'eau."),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("auteur"), on_delete=models.PROTECT, related_name="feedback"
+    )
+    network = models.ForeignKey(Network, verbose_name=_("réseau"), on_delete=models.PROTECT, related_name="feedback")
+    territory = models.ForeignKey(
+        Territory,
+        verbose_name=_("territoire"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="feedback",
+    )
+    # Département and région of the territory, kept for aggregation in SQL.
+    departement = models.ForeignKey(
+        Territory, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    region = models.ForeignKey(
+        Territory, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    assessment = models.CharField(_("appréciation"), max_length=20, choices=Assessment.choices)
+    what_works = models.TextField(_("ce qui fonctionne"), blank=True, max_length=TEXT_MAX_LENGTH)
+    obstacles = models.TextField(_("freins rencontrés"), blank=True, max_length=TEXT_MAX_LENGTH)
+    suggestions = models.TextField(_("ajustements proposés"), blank=True, max_length=TEXT_MAX_LENGTH)
+    status = models.CharField(_("état"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    submitted_at = models.DateTimeField(_("transmis le"), null=True, blank=True)
+    response = models.TextField(_("suite donnée"), blank=True, max_length=TEXT_MAX_LENGTH)
+    responded_at = models.DateTimeField(_("réponse le"), null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("réponse de"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # When the author was told of the latest response; a newer response is told again.
+    response_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = FeedbackQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("retour de terrain")
+        verbose_name_plural = _("retours de terrain")
+        ordering = ["-submitted_at", "-updated_at"]
+        indexes = [
+            models.Index(fields=["status", "measure", "assessment"], name="feedback_synthesis_idx"),
+            models.Index(fields=["status", "round", "network"], name="feedback_round_idx"),
+            models.Index(fields=["status", "-submitted_at"], name="feedback_latest_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.measure.number} — {self.network} — {self.get_assessment_display()}"
+
+    def get_absolute_url(self):
+        return reverse("measures:feedback_detail", args=[self.pk])
+
+    def is_locked(self, moment=None) -> bool:
+        """Round feedback is locked once its round has closed."""
+        return self.round is not None and not self.round.is_open(moment)
+
+
+class FeedbackObstacle(models.Model):
+    """One obstacle category ticked on a feedback (rows, so SQL can count them)."""
+
+    feedback = models.ForeignKey(Feedback, on_delete=models.CASCADE, related_name="obstacle_rows")
+    category = models.CharField(max_length=20, choices=ObstacleCategory.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["feedback", "category"], name="feedback_obstacle_once")]
+        indexes = [models.Index(fields=["category"], name="feedback_obstacle_category_idx")]
+
+    def __str__(self):
+        return self.get_category_display()

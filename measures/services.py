@@ -1,0 +1,374 @@
+"""Writes with side effects on measures, rounds and feedback.
+
+Each use case is one function in a transaction; e-mails are queued on commit.
+Rule violations raise ``ValidationError`` with a message for the person.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from measures import tasks
+from measures.models import (
+    TEXT_MAX_LENGTH,
+    ConsultationRound,
+    Feedback,
+    FeedbackObstacle,
+    Measure,
+    MeasureStatus,
+    MeasureUpdate,
+    ObstacleCategory,
+    Programme,
+    Roadmap,
+    transition_allowed,
+)
+from networks.models import Membership, Network, Territory, User
+from networks.services import ImportRejected, RowError
+
+# --- Measures and their timeline ---------------------------------------------
+
+
+@transaction.atomic
+def measure_change_status(
+    *,
+    measure: Measure,
+    new_status: str,
+    author: User | None,
+    text: str = "",
+    source: str = "",
+    happened_on: date | None = None,
+) -> MeasureUpdate | None:
+    """Move a measure to ``new_status`` and record it on its timeline.
+
+    Returns None when the status does not change; raises ValidationError for a
+    transition that ALLOWED_TRANSITIONS does not permit.
+    """
+    measure = Measure.objects.select_for_update().get(pk=measure.pk)
+    if new_status == measure.status:
+        return None
+    if not transition_allowed(measure.status, new_status):
+        raise ValidationError(
+            _("Une mesure « %(old)s » ne peut pas passer à « %(new)s ».")
+            % {"old": MeasureStatus(measure.status).label, "new": MeasureStatus(new_status).label}
+        )
+    update = MeasureUpdate.objects.create(
+        measure=measure,
+        kind=MeasureUpdate.Kind.STATUS,
+        old_status=measure.status,
+        new_status=new_status,
+        text=text,
+        source=source,
+        author=author,
+        happened_on=happened_on or timezone.localdate(),
+    )
+    measure.status = new_status
+    measure.save(update_fields=["status"])
+    return update
+
+
+_MEASURE_COLUMNS = {
+    "programme": {"programme", "axe"},
+    "number": {"numero", "numéro", "number", "n°"},
+    "title": {"titre", "intitulé", "intitule", "title"},
+    "summary": {"resume", "résumé", "summary"},
+    "lead_ministry": {"ministere", "ministère", "ministère chef de file", "lead_ministry"},
+    "status": {"statut", "état", "etat", "status"},
+    "indicators": {"indicateurs", "indicators"},
+}
+
+
+def _status_from(value: str) -> str | None:
+    cleaned = value.strip().lower()
+    for status in MeasureStatus:
+        if cleaned in {status.value, str(status.label).lower()}:
+            return status.value
+    return None
+
+
+@dataclass(frozen=True)
+class MeasureImportResult:
+    created: int
+    updated: int
+
+
+@transaction.atomic
+def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> MeasureImportResult:
+    """Create or update the measures of ``roadmap`` listed in ``text``.
+
+    Measures are matched on their number. All or nothing: any bad line raises
+    ImportRejected listing every bad line, and nothing is written.
+    """
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text), delimiter=";" if first_line.count(";") >= first_line.count(",") else ",")
+    header = [title.strip().lower() for title in next(reader, [])]
+    positions = {
+        key: i for i, title in enumerate(header) for key, aliases in _MEASURE_COLUMNS.items() if title in aliases
+    }
+    missing = [name for name in ("programme", "number", "title") if name not in positions]
+    if missing:
+        raise ImportRejected([RowError(1, _("colonnes obligatoires absentes : programme, numero, titre."))])
+
+    programmes = {p.title.lower(): p for p in roadmap.programmes.all()}
+    programmes.update({str(p.position): p for p in roadmap.programmes.all()})
+    existing = {m.number: m for m in roadmap.measures.all()}
+    rows, errors, seen = [], [], {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+
+        def cell(name, values=values):
+            index = positions.get(name)
+            return values[index].strip() if index is not None and index < len(values) else ""
+
+        problems = []
+        programme = programmes.get(cell("programme").lower())
+        if programme is None:
+            problems.append(
+                _("programme « %(value)s » inconnu dans cette feuille de route.") % {"value": cell("programme")}
+            )
+        number = cell("number")
+        if not number.isdigit() or not 0 < int(number) < 1000:
+            problems.append(_("numéro « %(value)s » invalide (nombre entier de 1 à 999).") % {"value": number})
+        elif int(number) in seen:
+            problems.append(
+                _("mesure %(number)s déjà présente à la ligne %(line)s.")
+                % {"number": number, "line": seen[int(number)]}
+            )
+        else:
+            seen[int(number)] = line
+        title = cell("title")
+        if not title:
+            problems.append(_("intitulé manquant."))
+        elif len(title) > 300:
+            problems.append(_("intitulé trop long (300 caractères au plus)."))
+        status = None
+        if cell("status"):
+            status = _status_from(cell("status"))
+            if status is None:
+                problems.append(_("statut « %(value)s » inconnu.") % {"value": cell("status")})
+            elif number.isdigit() and int(number) in existing:
+                current = existing[int(number)].status
+                if not transition_allowed(current, status):
+                    problems.append(
+                        _("la mesure ne peut pas passer de « %(old)s » à « %(new)s ».")
+                        % {"old": MeasureStatus(current).label, "new": MeasureStatus(status).label}
+                    )
+        for name in ("summary", "indicators"):
+            if len(cell(name)) > TEXT_MAX_LENGTH:
+                problems.append(_("texte trop long (%(max)s caractères au plus).") % {"max": TEXT_MAX_LENGTH})
+        if len(cell("lead_ministry")) > 200:
+            problems.append(_("ministère trop long (200 caractères au plus)."))
+        if problems:
+            errors.extend(RowError(line, p) for p in problems)
+            continue
+        rows.append((int(number), programme, title, cell, status))
+    if errors:
+        raise ImportRejected(errors)
+    if not rows:
+        raise ImportRejected([RowError(1, _("aucune mesure dans le fichier."))])
+
+    created = updated = 0
+    for number, programme, title, cell, status in rows:
+        fields = {"programme": programme, "title": title}
+        for name in ("summary", "lead_ministry", "indicators"):
+            if name in positions:
+                fields[name] = cell(name)
+        measure = existing.get(number)
+        if measure is None:
+            Measure.objects.create(roadmap=roadmap, number=number, status=status or MeasureStatus.PLANNED, **fields)
+            created += 1
+            continue
+        for name, value in fields.items():
+            setattr(measure, name, value)
+        measure.save()
+        if status:
+            measure_change_status(measure=measure, new_status=status, author=author, source=_("Import CSV"))
+        updated += 1
+    return MeasureImportResult(created, updated)
+
+
+# --- Consultation rounds -----------------------------------------------------
+
+
+def round_announce_if_open(*, consultation: ConsultationRound) -> bool:
+    """Queue the opening e-mails of a round that is open and not yet announced."""
+    with transaction.atomic():
+        locked = ConsultationRound.objects.select_for_update().get(pk=consultation.pk)
+        if locked.opening_notified_at is not None or not locked.is_open():
+            return False
+        locked.opening_notified_at = timezone.now()
+        locked.save(update_fields=["opening_notified_at"])
+        tasks.send_round_opening_emails.delay_on_commit(locked.pk)
+    return True
+
+
+@transaction.atomic
+def round_open_now(*, consultation: ConsultationRound) -> None:
+    """Open an upcoming round at once, then announce it."""
+    now = timezone.now()
+    if consultation.opens_at > now:
+        consultation.opens_at = now
+        consultation.save(update_fields=["opens_at"])
+    round_announce_if_open(consultation=consultation)
+
+
+@transaction.atomic
+def round_close_now(*, consultation: ConsultationRound) -> None:
+    """Close an open round at once: its feedback is locked from now on."""
+    now = timezone.now()
+    if consultation.closes_at > now:
+        consultation.closes_at = max(now, consultation.opens_at + timezone.timedelta(seconds=1))
+        consultation.save(update_fields=["closes_at"])
+
+
+def rounds_announce_opened() -> int:
+    """Announce every round whose opening time has come (periodic)."""
+    pending = ConsultationRound.objects.open_now().filter(opening_notified_at__isnull=True)
+    return sum(round_announce_if_open(consultation=r) for r in pending)
+
+
+# --- Feedback ----------------------------------------------------------------
+
+FILING_ROLES = (Membership.Role.COORDINATOR, Membership.Role.REPRESENTATIVE)
+
+
+def networks_user_may_file_for(user: User):
+    """Networks for which ``user`` may write feedback."""
+    return Network.objects.active().filter(
+        memberships__user=user, memberships__is_active=True, memberships__role__in=FILING_ROLES
+    )
+
+
+def territories_user_may_choose(user: User, network: Network | None = None):
+    """Territories a person may attach feedback to: those of their memberships and below."""
+    memberships = Membership.objects.active().filter(user=user, territory__isnull=False)
+    if network is not None:
+        memberships = memberships.filter(network=network)
+    return Territory.objects.within([m.territory for m in memberships.select_related("territory")])
+
+
+@dataclass
+class FeedbackContent:
+    assessment: str
+    what_works: str = ""
+    obstacles: str = ""
+    suggestions: str = ""
+    categories: tuple[str, ...] = ()
+    territory: Territory | None = None
+
+
+def _check_may_file(
+    *, author: User, measure: Measure, network: Network, consultation: ConsultationRound | None, territory
+):
+    if not networks_user_may_file_for(author).filter(pk=network.pk).exists():
+        raise PermissionDenied
+    if consultation is not None:
+        if not consultation.is_open():
+            raise ValidationError(
+                _("La consultation « %(title)s » est close : les retours ne peuvent plus être modifiés.")
+                % {"title": consultation.title}
+            )
+        if not consultation.measures.filter(pk=measure.pk).exists():
+            raise ValidationError(
+                _("Cette mesure ne fait pas partie de la consultation « %(title)s ».") % {"title": consultation.title}
+            )
+        if not consultation.networks.filter(pk=network.pk).exists():
+            raise ValidationError(
+                _("Votre réseau n'est pas invité à la consultation « %(title)s ».") % {"title": consultation.title}
+            )
+    if territory is not None and not territories_user_may_choose(author, network).filter(pk=territory.pk).exists():
+        raise ValidationError(_("Choisissez un territoire de votre réseau."))
+
+
+def _write_content(feedback: Feedback, content: FeedbackContent, submit: bool) -> None:
+    feedback.assessment = content.assessment
+    feedback.what_works, feedback.obstacles, feedback.suggestions = (
+        content.what_works,
+        content.obstacles,
+        content.suggestions,
+    )
+    feedback.territory = content.territory
+    feedback.departement, feedback.region = (
+        content.territory.departement_and_region() if content.territory else (None, None)
+    )
+    if submit and feedback.status != Feedback.Status.SUBMITTED:
+        feedback.status, feedback.submitted_at = Feedback.Status.SUBMITTED, timezone.now()
+    feedback.full_clean(exclude=["author", "measure", "network", "round"])
+    feedback.save()
+    categories = set(content.categories) & set(ObstacleCategory.values)
+    feedback.obstacle_rows.exclude(category__in=categories).delete()
+    FeedbackObstacle.objects.bulk_create(
+        [FeedbackObstacle(feedback=feedback, category=c) for c in sorted(categories)], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def feedback_create(
+    *,
+    author: User,
+    measure: Measure,
+    network: Network,
+    consultation: ConsultationRound | None,
+    content: FeedbackContent,
+    submit: bool,
+) -> Feedback:
+    _check_may_file(
+        author=author, measure=measure, network=network, consultation=consultation, territory=content.territory
+    )
+    feedback = Feedback(author=author, measure=measure, network=network, round=consultation)
+    _write_content(feedback, content, submit)
+    return feedback
+
+
+@transaction.atomic
+def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent, submit: bool) -> Feedback:
+    feedback = Feedback.objects.select_for_update().select_related("round", "network", "measure").get(pk=feedback.pk)
+    if not actor.has_perm("measures.change_feedback", feedback):
+        raise PermissionDenied
+    _check_may_file(
+        author=actor,
+        measure=feedback.measure,
+        network=feedback.network,
+        consultation=feedback.round,
+        territory=content.territory,
+    )
+    _write_content(feedback, content, submit)
+    return feedback
+
+
+@transaction.atomic
+def feedback_withdraw(*, actor: User, feedback: Feedback) -> None:
+    feedback = Feedback.objects.select_for_update().select_related("round").get(pk=feedback.pk)
+    if not actor.has_perm("measures.change_feedback", feedback):
+        raise PermissionDenied
+    feedback.status = Feedback.Status.WITHDRAWN
+    feedback.save(update_fields=["status", "updated_at"])
+
+
+@transaction.atomic
+def feedback_respond(*, responder: User, feedback: Feedback, response: str) -> Feedback:
+    """Record the administration's answer ("suite donnée") and tell the author."""
+    if not responder.has_perm("measures.respond_feedback", feedback):
+        raise PermissionDenied
+    feedback = Feedback.objects.select_for_update().get(pk=feedback.pk)
+    if feedback.status != Feedback.Status.SUBMITTED:
+        raise ValidationError(_("Seul un retour transmis peut recevoir une réponse."))
+    feedback.response, feedback.responded_by, feedback.responded_at = response.strip(), responder, timezone.now()
+    feedback.full_clean(exclude=["author", "measure", "network", "round", "territory"])
+    feedback.save(update_fields=["response", "responded_by", "responded_at", "updated_at"])
+    tasks.send_feedback_response_email.delay_on_commit(feedback.pk)
+    return feedback
+
+
+def programme_for(roadmap: Roadmap, title: str, position: int) -> Programme:
+    programme, _created = Programme.objects.update_or_create(
+        roadmap=roadmap, title=title, defaults={"position": position}
+    )
+    return programme

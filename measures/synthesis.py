@@ -1,0 +1,118 @@
+"""Shapes the aggregated rows of the synthesis into tables.
+
+Every function here takes rows that SQL already grouped and counted
+(``FeedbackQuerySet.count_by``): no query, no loop over feedback.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from measures.models import Assessment, ObstacleCategory
+from networks.models import Network
+
+ASSESSMENT_ORDER = list(Assessment.values)
+# On a tie the least favourable assessment wins, so that problems show; "too early" loses ties.
+TIE_BREAK_ORDER = [Assessment.DOES_NOT_WORK, Assessment.PARTLY, Assessment.WORKS, Assessment.TOO_EARLY]
+# DSFR illustrative colours, from "works" to "does not work"; "too early" is neutral.
+ASSESSMENT_COLOURS = {
+    Assessment.WORKS: "#18753c",
+    Assessment.PARTLY: "#b34000",
+    Assessment.DOES_NOT_WORK: "#ce0500",
+    Assessment.TOO_EARLY: "#666666",
+}
+
+
+@dataclass
+class Distribution:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def dominant(self) -> str | None:
+        """The most frequent assessment (ties: see TIE_BREAK_ORDER)."""
+        if not self.total:
+            return None
+        return max(TIE_BREAK_ORDER, key=lambda value: self.counts.get(value, 0)).value
+
+    @property
+    def dominant_label(self) -> str:
+        return Assessment(self.dominant).label if self.dominant else ""
+
+    @property
+    def summary(self) -> str:
+        """ "fonctionne : 2, ne fonctionne pas : 1" — the non-zero counts in words."""
+        return ", ".join(f"{row['label'].lower()} : {row['count']}" for row in self.rows if row["count"])
+
+    @property
+    def rows(self) -> list[dict]:
+        total = self.total
+        return [
+            {
+                "value": value,
+                "label": str(Assessment(value).label),
+                "count": self.counts.get(value, 0),
+                "share": round(100 * self.counts.get(value, 0) / total) if total else 0,
+                "colour": ASSESSMENT_COLOURS[value],
+            }
+            for value in ASSESSMENT_ORDER
+        ]
+
+
+def distribution(counts: dict[str, int]) -> Distribution:
+    return Distribution(dict(counts))
+
+
+def grouped(rows, key: str) -> dict:
+    """``{row[key]: Distribution}`` from rows counted by (key, assessment)."""
+    result: dict = defaultdict(Distribution)
+    for row in rows:
+        result[row[key]].counts[row["assessment"]] = row["count"]
+    return dict(result)
+
+
+def by_family(rows) -> list[dict]:
+    groups = grouped(rows, "network__family")
+    return [
+        {"value": value, "label": label, "distribution": groups[value]}
+        for value, label in Network.Family.choices
+        if value in groups
+    ]
+
+
+def by_territory(rows, code_key: str, name_key: str) -> list[dict]:
+    groups = grouped(rows, code_key)
+    names = {row[code_key]: row[name_key] for row in rows}
+    return [
+        {"code": code, "name": names[code] or "", "distribution": groups[code]}
+        for code in sorted(groups, key=lambda c: (c is None, c or ""))
+    ]
+
+
+def obstacles(rows) -> list[dict]:
+    total = sum(row["count"] for row in rows)
+    return [
+        {
+            "value": row["category"],
+            "label": ObstacleCategory(row["category"]).label,
+            "count": row["count"],
+            "share": round(100 * row["count"] / total) if total else 0,
+        }
+        for row in rows
+    ]
+
+
+def matrix(rows, measures, families) -> list[dict]:
+    """One line per measure, one cell per network family, each a Distribution."""
+    cells: dict = defaultdict(Distribution)
+    for row in rows:
+        cells[(row["measure_id"], row["network__family"])].counts[row["assessment"]] = row["count"]
+    return [
+        {
+            "measure": measure,
+            "cells": [(family, cells.get((measure.pk, family), Distribution())) for family in families],
+        }
+        for measure in measures
+    ]

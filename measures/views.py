@@ -1,0 +1,414 @@
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from concertation.lib.francemap import EMPTY_FILL, Area, colour_for, legend, render_map
+from measures import services, synthesis
+from measures.filters import FeedbackFilter, MeasureFilter
+from measures.forms import FeedbackForm, ResponseForm
+from measures.models import Assessment, ConsultationRound, Feedback, Measure, Roadmap
+from networks.models import Network
+
+MEASURES_PER_PAGE = 25
+FEEDBACK_PER_PAGE = 20
+
+
+def _roadmap_is_visible(request) -> bool:
+    return settings.PUBLIC_ROADMAP or request.user.is_authenticated
+
+
+def _get_feedback_for_user(request, pk: int, permission: str = "measures.view_feedback") -> Feedback:
+    """The feedback ``pk`` if ``permission`` allows it; 404 when it may not even be seen."""
+    feedback = get_object_or_404(
+        Feedback.objects.select_related("measure", "network", "territory", "author", "round", "responded_by"), pk=pk
+    )
+    if not request.user.has_perm("measures.view_feedback", feedback):
+        raise PermissionDenied
+    if permission != "measures.view_feedback" and not request.user.has_perm(permission, feedback):
+        raise PermissionDenied
+    return feedback
+
+
+def measure_list(request):
+    if not _roadmap_is_visible(request):
+        return redirect_to_login(request.get_full_path())
+    measures = Measure.objects.select_related("programme").order_by("number")
+    if request.user.is_authenticated:
+        measures = measures.with_feedback_counts()
+    measure_filter = MeasureFilter(request.GET or None, queryset=measures)
+    page = Paginator(measure_filter.qs, MEASURES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "measures/measure_list.html", {"filter": measure_filter, "page_obj": page})
+
+
+def measure_detail(request, pk):
+    if not _roadmap_is_visible(request):
+        return redirect_to_login(request.get_full_path())
+    measure = get_object_or_404(Measure.objects.select_related("programme", "roadmap"), pk=pk)
+    context = {"measure": measure, "timeline": measure.updates.select_related("author")[:50]}
+    if request.user.is_authenticated:
+        submitted = Feedback.objects.submitted().filter(measure=measure)
+        context.update(
+            {
+                "distribution": synthesis.distribution(submitted.assessment_counts()),
+                "families": synthesis.by_family(submitted.count_by("network__family", "assessment")),
+                "regions": synthesis.by_territory(
+                    submitted.count_by("region__code", "region__name", "assessment"), "region__code", "region__name"
+                ),
+                "obstacles": synthesis.obstacles(submitted.obstacle_counts()),
+                "latest": submitted.select_related("network", "territory", "author", "round").order_by("-submitted_at")[
+                    :10
+                ],
+                "can_file": services.networks_user_may_file_for(request.user).exists(),
+            }
+        )
+    return render(request, "measures/measure_detail.html", context)
+
+
+def _save_feedback(request, form, create):
+    submit = request.POST.get("action") == "submit"
+    try:
+        feedback = create(submit)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None
+    messages.success(
+        request,
+        _("Votre retour a été transmis. Il est désormais visible par les membres connectés.")
+        if submit
+        else _("Brouillon enregistré : vous seul le voyez tant que vous ne l'avez pas transmis."),
+    )
+    return redirect(feedback)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feedback_create(request, pk):
+    measure = get_object_or_404(Measure, pk=pk)
+    if not services.networks_user_may_file_for(request.user).exists():
+        raise PermissionDenied
+    initial = {"round": request.GET.get("round")} if request.GET.get("round") else None
+    form = FeedbackForm(request.POST or None, user=request.user, measure=measure, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        response = _save_feedback(
+            request,
+            form,
+            lambda submit: services.feedback_create(
+                author=request.user,
+                measure=measure,
+                network=form.cleaned_data["network"],
+                consultation=form.cleaned_data["round"],
+                content=form.content(),
+                submit=submit,
+            ),
+        )
+        if response:
+            return response
+    return render(request, "measures/feedback_form.html", {"form": form, "measure": measure})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feedback_edit(request, pk):
+    feedback = _get_feedback_for_user(request, pk, "measures.change_feedback")
+    form = FeedbackForm(request.POST or None, user=request.user, measure=feedback.measure, feedback=feedback)
+    if request.method == "POST" and form.is_valid():
+        response = _save_feedback(
+            request,
+            form,
+            lambda submit: services.feedback_update(
+                actor=request.user, feedback=feedback, content=form.content(), submit=submit
+            ),
+        )
+        if response:
+            return response
+    return render(
+        request, "measures/feedback_form.html", {"form": form, "measure": feedback.measure, "feedback": feedback}
+    )
+
+
+@login_required
+def feedback_detail(request, pk):
+    feedback = _get_feedback_for_user(request, pk)
+    context = {
+        "feedback": feedback,
+        "categories": [row.get_category_display() for row in feedback.obstacle_rows.all()],
+        "can_change": request.user.has_perm("measures.change_feedback", feedback),
+        "can_respond": request.user.has_perm("measures.respond_feedback", feedback)
+        and feedback.status == Feedback.Status.SUBMITTED,
+    }
+    if context["can_respond"]:
+        context["response_form"] = ResponseForm(initial={"response": feedback.response})
+    return render(request, "measures/feedback_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feedback_withdraw(request, pk):
+    feedback = _get_feedback_for_user(request, pk, "measures.change_feedback")
+    if request.method == "POST":
+        services.feedback_withdraw(actor=request.user, feedback=feedback)
+        messages.success(request, _("Votre retour a été retiré : il n'apparaît plus dans la synthèse."))
+        return redirect("dashboard")
+    return render(request, "measures/feedback_withdraw.html", {"feedback": feedback})
+
+
+@login_required
+@require_http_methods(["POST"])
+def feedback_respond(request, pk):
+    feedback = _get_feedback_for_user(request, pk, "measures.respond_feedback")
+    form = ResponseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.feedback_respond(responder=request.user, feedback=feedback, response=form.cleaned_data["response"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Réponse enregistrée ; l'auteur du retour est prévenu par courriel."))
+            return redirect(feedback)
+    return render(
+        request,
+        "measures/feedback_detail.html",
+        {"feedback": feedback, "can_respond": True, "response_form": form, "categories": []},
+        status=400,
+    )
+
+
+def _filtered_feedback(request) -> FeedbackFilter:
+    queryset = Feedback.objects.submitted().select_related("measure", "network", "territory", "author", "round")
+    return FeedbackFilter(request.GET or None, queryset=queryset)
+
+
+@login_required
+def feedback_list(request):
+    feedback_filter = _filtered_feedback(request)
+    page = Paginator(feedback_filter.qs.order_by("-submitted_at", "-pk"), FEEDBACK_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "measures/feedback_list.html", {"filter": feedback_filter, "page_obj": page})
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+EXPORT_COLUMNS = [
+    ("Mesure (numéro)", lambda f: f.measure.number),
+    ("Mesure", lambda f: f.measure.title),
+    ("Réseau", lambda f: f.network.name),
+    ("Famille", lambda f: f.network.get_family_display()),
+    ("Territoire", lambda f: str(f.territory) if f.territory else ""),
+    ("Consultation", lambda f: f.round.title if f.round else ""),
+    ("Appréciation", lambda f: f.get_assessment_display()),
+    ("Ce qui fonctionne", lambda f: f.what_works),
+    ("Freins", lambda f: f.obstacles),
+    ("Types de freins", lambda f: ", ".join(row.get_category_display() for row in f.obstacle_rows.all())),
+    ("Ajustements proposés", lambda f: f.suggestions),
+    ("Transmis le", lambda f: timezone.localtime(f.submitted_at).strftime("%d/%m/%Y %H:%M") if f.submitted_at else ""),
+    ("Suite donnée", lambda f: f.response),
+]
+
+
+def _csv_safe(value) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
+    text = str(value)
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+@login_required
+def feedback_export(request):
+    """The filtered feedback as CSV, UTF-8 with BOM so spreadsheets read the accents."""
+    queryset = (
+        _filtered_feedback(request).qs.order_by("measure__number", "-submitted_at").prefetch_related("obstacle_rows")
+    )
+    writer = csv.writer(_Echo(), delimiter=";")
+
+    def rows():
+        yield "\ufeff"
+        yield writer.writerow([title for title, _getter in EXPORT_COLUMNS])
+        for feedback in queryset.iterator(chunk_size=500):
+            yield writer.writerow([_csv_safe(getter(feedback)) for _title, getter in EXPORT_COLUMNS])
+
+    filename = f"retours-{timezone.localdate():%Y-%m-%d}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+MAP_MODES = {"count": None, **{value: value for value in Assessment.values}}
+
+
+@login_required
+def synthesis_view(request):
+    feedback_filter = _filtered_feedback(request)
+    feedback = feedback_filter.qs
+    chosen_round = (
+        feedback_filter.form.cleaned_data.get("round")
+        if feedback_filter.is_bound and feedback_filter.form.is_valid()
+        else None
+    )
+    roadmap = chosen_round.roadmap if chosen_round else Roadmap.objects.first()
+    measures = (
+        chosen_round.measures.select_related("programme").order_by("number")
+        if chosen_round
+        else Measure.objects.filter(roadmap=roadmap).select_related("programme").order_by("number")
+    )
+    if feedback_filter.is_bound and feedback_filter.form.is_valid():
+        data = feedback_filter.form.cleaned_data
+        if data.get("programme"):
+            measures = measures.filter(programme=data["programme"])
+        if data.get("measure"):
+            measures = measures.filter(pk=data["measure"].pk)
+        if data.get("measure_status"):
+            measures = measures.filter(status=data["measure_status"])
+    families = [value for value, _label in Network.Family.choices]
+    departement_rows = list(feedback.count_by("departement__code", "departement__name", "assessment"))
+    mode = request.GET.get("carte", "count")
+    mode = mode if mode in MAP_MODES else "count"
+    context = {
+        "filter": feedback_filter,
+        "roadmap": roadmap,
+        "distribution": synthesis.distribution(feedback.assessment_counts()),
+        "matrix": synthesis.matrix(
+            feedback.count_by("measure_id", "network__family", "assessment"), measures, families
+        ),
+        "family_labels": [label for _value, label in Network.Family.choices],
+        "families": synthesis.by_family(feedback.count_by("network__family", "assessment")),
+        "regions": synthesis.by_territory(
+            feedback.count_by("region__code", "region__name", "assessment"), "region__code", "region__name"
+        ),
+        "departements": synthesis.by_territory(departement_rows, "departement__code", "departement__name"),
+        "obstacles": synthesis.obstacles(feedback.obstacle_counts()),
+        "map": _map(request, synthesis.by_territory(departement_rows, "departement__code", "departement__name"), mode),
+        "map_mode": mode,
+        "map_modes": [("count", _("Nombre de retours"))]
+        + [(value, _("Part « %(label)s »") % {"label": label}) for value, label in Assessment.choices],
+        "query_string": request.GET.urlencode(),
+    }
+    return render(request, "measures/synthesis.html", context)
+
+
+def _map(request, departements, mode):
+    """The SVG map: each département coloured by its count or share, linked to its feedback."""
+    params = request.GET.copy()
+    params.pop("carte", None)
+    params.pop("page", None)
+    values = {}
+    for row in departements:
+        if row["code"] is None:
+            continue
+        dist = row["distribution"]
+        if mode == "count":
+            values[row["code"]] = (dist.total, _("%(count)s retour(s)") % {"count": dist.total})
+        else:
+            share = 100 * dist.counts.get(mode, 0) / dist.total if dist.total else 0
+            values[row["code"]] = (
+                share,
+                _("%(share)s %% « %(label)s » sur %(count)s retour(s)")
+                % {"share": round(share), "label": Assessment(mode).label, "count": dist.total},
+            )
+    maximum = 100 if mode != "count" else max((v for v, _l in values.values()), default=0)
+    areas = {}
+    for code, (value, label) in values.items():
+        params["departement"] = code
+        areas[code] = Area(
+            fill=colour_for(value, maximum),
+            label=label,
+            url=reverse("measures:feedback_list") + "?" + params.urlencode(),
+        )
+    map_legend = [(EMPTY_FILL, _("aucun retour")), *legend(maximum, percent=mode != "count")]
+    title = (
+        _("Retours par département")
+        if mode == "count"
+        else _("Part des retours « %(label)s » par département") % {"label": Assessment(mode).label}
+    )
+    svg = render_map(
+        areas,
+        title=title,
+        description=_(
+            "Carte de France par département, départements d'outre-mer en encarts. "
+            "Les mêmes chiffres figurent dans le tableau qui suit."
+        ),
+    )
+    return {"svg": svg, "legend": map_legend}
+
+
+def _visible_rounds(request):
+    rounds = ConsultationRound.objects.select_related("roadmap").annotate(
+        measure_count=Count("measures", distinct=True)
+    )
+    if request.user.is_staff:
+        return rounds
+    return rounds.filter(networks__memberships__user=request.user, networks__memberships__is_active=True).distinct()
+
+
+@login_required
+def round_list(request):
+    rounds = _visible_rounds(request).order_by("-opens_at")
+    page = Paginator(rounds, 20).get_page(request.GET.get("page"))
+    return render(request, "measures/round_list.html", {"page_obj": page})
+
+
+@login_required
+def round_detail(request, pk):
+    consultation = get_object_or_404(
+        _visible_rounds(request).prefetch_related(
+            Prefetch("measures", queryset=Measure.objects.select_related("programme").order_by("number")),
+            Prefetch("networks", queryset=Network.objects.order_by("name")),
+        ),
+        pk=pk,
+    )
+    measures, networks = list(consultation.measures.all()), list(consultation.networks.all())
+    answered = Feedback.objects.submitted().filter(round=consultation)
+    my_networks = list(services.networks_user_may_file_for(request.user).filter(pk__in=[n.pk for n in networks]))
+    mine = set(answered.filter(network__in=my_networks).values_list("network_id", "measure_id").distinct())
+    context = {
+        "round": consultation,
+        "measures": measures,
+        "my_networks": [{"network": n, "todo": [m for m in measures if (n.pk, m.pk) not in mine]} for n in my_networks],
+        "can_view_rates": request.user.has_perm("measures.view_response_rates"),
+    }
+    if context["can_view_rates"]:
+        by_network = dict(
+            answered.order_by()
+            .values("network_id")
+            .annotate(n=Count("measure_id", distinct=True))
+            .values_list("network_id", "n")
+        )
+        by_measure = dict(
+            answered.order_by()
+            .values("measure_id")
+            .annotate(n=Count("network_id", distinct=True))
+            .values_list("measure_id", "n")
+        )
+        context["network_rates"] = [
+            {
+                "network": n,
+                "answered": by_network.get(n.pk, 0),
+                "total": len(measures),
+                "rate": round(100 * by_network.get(n.pk, 0) / len(measures)) if measures else 0,
+            }
+            for n in networks
+        ]
+        context["measure_rates"] = [
+            {
+                "measure": m,
+                "answered": by_measure.get(m.pk, 0),
+                "total": len(networks),
+                "rate": round(100 * by_measure.get(m.pk, 0) / len(networks)) if networks else 0,
+            }
+            for m in measures
+        ]
+    return render(request, "measures/round_detail.html", context)

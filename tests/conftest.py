@@ -89,3 +89,24 @@ def coordinator_a(network_a):
 @pytest.fixture
 def staff(db):
     return UserFactory(email="agent@anct.example", full_name="Agent Central", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def measure(db):
+    from tests.factories import MeasureFactory
+
+    return MeasureFactory(number=9, title="Emplois francs")
+
+
+@pytest.fixture
+def other_measure(db):
+    from tests.factories import MeasureFactory
+
+    return MeasureFactory(number=10, title="PaQte avec les entreprises")
+
+
+@pytest.fixture
+def open_round(measure, network_a, network_b):
+    from tests.factories import RoundFactory
+
+    return RoundFactory(title="Consultation d'automne", measures=[measure], networks=[network_a, network_b])

@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 import factory
+from django.utils import timezone
 from django.utils.text import slugify
 
+from measures.models import Assessment, ConsultationRound, Feedback, Measure, Programme, Roadmap
 from networks.models import Membership, Network, Territory, User
 
 DEFAULT_PASSWORD = "un-mot-de-passe-solide-2026"
@@ -46,3 +50,70 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     network = factory.SubFactory(NetworkFactory)
     role = Membership.Role.REPRESENTATIVE
+
+
+# --- Measures ----------------------------------------------------------------
+
+
+class RoadmapFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Roadmap
+        django_get_or_create = ("slug",)
+
+    title = "Mobilisation nationale pour les habitants des quartiers"
+    slug = "feuille-de-route"
+
+
+class ProgrammeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Programme
+        django_get_or_create = ("roadmap", "title")
+
+    roadmap = factory.SubFactory(RoadmapFactory)
+    title = "Emploi et insertion professionnelle"
+    position = 3
+
+
+class MeasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Measure
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    roadmap = factory.LazyAttribute(lambda o: o.programme.roadmap)
+    number = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Mesure de test {n + 1}")
+    lead_ministry = "Travail"
+
+
+class RoundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConsultationRound
+        skip_postgeneration_save = True
+
+    roadmap = factory.SubFactory(RoadmapFactory)
+    title = factory.Sequence(lambda n: f"Consultation {n}")
+    opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    closes_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=10))
+
+    @factory.post_generation
+    def measures(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.measures.set(extracted)
+
+    @factory.post_generation
+    def networks(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.networks.set(extracted)
+
+
+class FeedbackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Feedback
+
+    measure = factory.SubFactory(MeasureFactory)
+    network = factory.SubFactory(NetworkFactory)
+    author = factory.SubFactory(UserFactory)
+    assessment = Assessment.WORKS
+    status = Feedback.Status.SUBMITTED
+    submitted_at = factory.LazyFunction(timezone.now)
+    what_works = "Les partenaires se sont saisis du dispositif."

@@ -1,5 +1,7 @@
 """Journeys in a real Chromium, each page checked with axe-core."""
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
@@ -54,4 +56,45 @@ def test_a_wrong_password_is_explained_and_the_address_kept(page, live_server):
     page.get_by_role("button", name="Se connecter").last.click()
     expect(page.get_by_role("alert")).to_contain_text("erreur")
     expect(page.get_by_label("Courriel")).to_have_value("sacha@irdsu.example")
+    assert_accessible(page)
+
+
+def test_a_representative_submits_feedback_and_finds_it_in_the_synthesis(page, live_server, password):
+    from tests.factories import MeasureFactory, RoundFactory
+
+    network = NetworkFactory(name="Inter-réseaux DSU", acronym="IRDSU", slug="irdsu")
+    person = UserFactory(email="sacha@irdsu.example", full_name="Sacha Terrain")
+    MembershipFactory(user=person, network=network, role=Membership.Role.REPRESENTATIVE)
+    measure = MeasureFactory(number=9, title="Emplois francs")
+    RoundFactory(title="Consultation d'automne", measures=[measure], networks=[network])
+
+    page.goto(live_server.url + "/compte/login/")
+    page.get_by_label("Courriel").fill("sacha@irdsu.example")
+    page.locator("#id_password").fill(password)
+    page.get_by_role("button", name="Se connecter").last.click()
+    expect(page.get_by_text("Inter-réseaux DSU : 1 mesure à renseigner")).to_be_visible()
+
+    page.get_by_role("link", name="Consultation d'automne").click()
+    assert_accessible(page)
+    page.get_by_role("link", name="répondre").click()
+    expect(page.get_by_role("heading", name="Donner un retour de terrain")).to_be_visible()
+    assert_accessible(page)
+    # DSFR draws its own radio buttons and checkboxes: people click their labels.
+    page.locator("label", has_text=re.compile("^Ne fonctionne pas$")).click()
+    page.get_by_label("Freins rencontrés").fill("Les employeurs ne connaissent pas l'aide.")
+    page.locator("label", has_text="Information des habitants").click()
+    page.get_by_role("button", name="Transmettre").click()
+
+    expect(page.get_by_text("Votre retour a été transmis")).to_be_visible()
+    expect(page.get_by_text("Les employeurs ne connaissent pas l'aide.")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Synthèse", exact=True).click()
+    matrix_row = page.locator("table.portal-matrix tr", has_text="9. Emplois francs")
+    expect(matrix_row).to_contain_text("Ne fonctionne pas")
+    expect(matrix_row).to_contain_text("1 retour")
+    assert_accessible(page)
+    matrix_row.get_by_role("link", name="Ne fonctionne pas").click()
+    expect(page.get_by_text("1 retour transmis")).to_be_visible()
+    expect(page.get_by_role("link", name="Inter-réseaux DSU")).to_be_visible()
     assert_accessible(page)

@@ -1,4 +1,4 @@
-"""The invitation path through the real parts: Redis, a Celery worker process,
+"""E-mail paths through the real parts: Redis, a Celery worker process,
 an SMTP server on loopback, the database the worker shares with the portal."""
 
 import pytest
@@ -36,3 +36,20 @@ def test_it_delivers_the_invitation_and_its_link_lets_the_person_in(client, coor
     assert response["Location"] == reverse("dashboard")
     assert "Réseau Alpha" in client.get(reverse("dashboard")).content.decode()
     assert Membership.objects.filter(user=User.objects.get(email="lea@quartier.example"), network=network_a).exists()
+
+
+def test_opening_a_round_emails_the_invited_networks_through_the_worker(alice, bob, open_round, real_worker):
+    from measures import services
+    from measures.models import RoundNotice
+
+    open_round.opening_notified_at = None
+    open_round.save()
+    assert services.round_announce_if_open(consultation=open_round) is True
+
+    for address in ("alice@alpha.example", "bob@beta.example"):
+        delivered = real_worker.wait_for(address)
+        assert delivered["Subject"].strip() == "[Concertation] Consultation ouverte : Consultation d'automne"
+        text = delivered.get_body(preferencelist=("plain",)).get_content()
+        assert "9. Emplois francs" in text
+        assert f"http://testserver/consultations/{open_round.pk}/" in text
+    assert RoundNotice.objects.filter(round=open_round, sent_at__isnull=False).count() == 2

@@ -1,0 +1,232 @@
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from measures.models import Feedback
+from networks.models import Membership
+from tests.factories import FeedbackFactory, MembershipFactory, TerritoryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def write(client, measure, **data):
+    payload = {
+        "assessment": "partly",
+        "what_works": "Les entreprises jouent le jeu.",
+        "obstacles": "Critères trop stricts.",
+        "action": "submit",
+    }
+    payload.update(data)
+    return client.post(reverse("measures:feedback_create", args=[measure.pk]), payload)
+
+
+def test_a_representative_writes_a_draft_then_submits_it(client, alice, network_a, measure):
+    client.force_login(alice)
+    response = write(client, measure, network=network_a.pk, categories=["eligibility", "funding"], action="draft")
+    feedback = Feedback.objects.get()
+    assert response["Location"] == feedback.get_absolute_url()
+    assert feedback.status == Feedback.Status.DRAFT and feedback.submitted_at is None
+    assert sorted(feedback.obstacle_rows.values_list("category", flat=True)) == ["eligibility", "funding"]
+
+    response = client.post(
+        reverse("measures:feedback_edit", args=[feedback.pk]),
+        {
+            "assessment": "does_not_work",
+            "obstacles": "Critères trop stricts.",
+            "categories": ["eligibility"],
+            "action": "submit",
+        },
+    )
+    feedback.refresh_from_db()
+    assert feedback.status == Feedback.Status.SUBMITTED and feedback.submitted_at is not None
+    assert feedback.assessment == "does_not_work"
+    assert list(feedback.obstacle_rows.values_list("category", flat=True)) == ["eligibility"]
+
+
+def test_drafts_stay_private_to_their_author(client, alice, bob, network_a, measure):
+    draft = FeedbackFactory(
+        measure=measure, network=network_a, author=alice, status=Feedback.Status.DRAFT, submitted_at=None
+    )
+    client.force_login(bob)
+    assert client.get(draft.get_absolute_url()).status_code == 403
+    assert draft.get_absolute_url() not in client.get(reverse("measures:feedback_list")).content.decode()
+    synthesis = client.get(reverse("measures:synthesis")).content.decode()
+    assert "Aucun retour transmis" in synthesis
+    client.force_login(alice)
+    assert client.get(draft.get_absolute_url()).status_code == 200
+
+
+def test_everyone_signed_in_reads_submitted_feedback_of_all_networks(client, alice, bob, network_a, measure):
+    feedback = FeedbackFactory(measure=measure, network=network_a, author=alice, obstacles="Le dossier est trop long.")
+    client.force_login(bob)
+    assert "Le dossier est trop long." in client.get(feedback.get_absolute_url()).content.decode()
+    assert feedback.get_absolute_url() in client.get(reverse("measures:feedback_list")).content.decode()
+
+
+def test_anonymous_visitors_see_nothing_private(client, alice, network_a, measure):
+    feedback = FeedbackFactory(
+        measure=measure, network=network_a, author=alice, obstacles="Texte de terrain confidentiel"
+    )
+    for url in [
+        feedback.get_absolute_url(),
+        reverse("measures:feedback_list"),
+        reverse("measures:feedback_export"),
+        reverse("measures:synthesis"),
+        reverse("measures:round_list"),
+        reverse("measures:feedback_create", args=[measure.pk]),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302 and reverse("account_login") in response["Location"], url
+    detail = client.get(measure.get_absolute_url()).content.decode()
+    assert "Emplois francs" in detail
+    assert "Texte de terrain confidentiel" not in detail
+    assert "réservés aux personnes connectées" in detail
+
+
+def test_a_representative_of_network_b_cannot_edit_the_feedback_of_network_a(client, alice, bob, network_a, measure):
+    feedback = FeedbackFactory(measure=measure, network=network_a, author=alice)
+    client.force_login(bob)
+    assert client.get(reverse("measures:feedback_edit", args=[feedback.pk])).status_code == 403
+    response = client.post(
+        reverse("measures:feedback_edit", args=[feedback.pk]), {"assessment": "does_not_work", "action": "submit"}
+    )
+    assert response.status_code == 403
+    assert client.post(reverse("measures:feedback_withdraw", args=[feedback.pk])).status_code == 403
+    feedback.refresh_from_db()
+    assert feedback.assessment == "works" and feedback.status == Feedback.Status.SUBMITTED
+
+
+def test_nobody_files_for_a_network_they_do_not_belong_to(client, bob, network_a, measure):
+    client.force_login(bob)
+    response = write(client, measure, network=network_a.pk)
+    assert response.status_code == 200
+    assert "Sélectionnez un choix valide" in response.content.decode()
+    assert not Feedback.objects.exists()
+
+
+def test_an_observer_cannot_file(client, network_a, measure):
+    observer = UserFactory()
+    MembershipFactory(user=observer, network=network_a, role=Membership.Role.OBSERVER)
+    client.force_login(observer)
+    assert client.get(reverse("measures:feedback_create", args=[measure.pk])).status_code == 403
+
+
+def test_feedback_is_refused_after_the_round_closed(client, alice, network_a, measure, open_round):
+    from measures import services
+
+    client.force_login(alice)
+    write(client, measure, network=network_a.pk, round=open_round.pk)
+    feedback = Feedback.objects.get()
+    services.round_close_now(consultation=open_round)
+    response = client.post(
+        reverse("measures:feedback_edit", args=[feedback.pk]), {"assessment": "does_not_work", "action": "submit"}
+    )
+    assert response.status_code == 403
+    feedback.refresh_from_db()
+    assert feedback.assessment == "partly"
+    page = client.get(feedback.get_absolute_url()).content.decode()
+    assert "La consultation est close" in page
+    response = write(client, measure, network=network_a.pk, round=open_round.pk)
+    assert "Sélectionnez un choix valide" in response.content.decode()
+    assert Feedback.objects.count() == 1
+
+
+def test_feedback_on_a_measure_outside_the_round_is_refused(alice, network_a, other_measure, open_round):
+    from django.core.exceptions import ValidationError
+
+    from measures import services
+
+    with pytest.raises(ValidationError, match="ne fait pas partie de la consultation"):
+        services.feedback_create(
+            author=alice,
+            measure=other_measure,
+            network=network_a,
+            consultation=open_round,
+            content=services.FeedbackContent(assessment="works"),
+            submit=True,
+        )
+    assert not Feedback.objects.exists()
+
+
+def test_over_long_texts_are_refused_and_nothing_typed_is_lost(client, alice, network_a, measure):
+    client.force_login(alice)
+    response = write(client, measure, network=network_a.pk, obstacles="x" * 5001, suggestions="Garder ce texte")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "au plus 5000 caractères" in body
+    assert "Garder ce texte" in body
+    assert not Feedback.objects.exists()
+
+
+def test_html_and_script_in_feedback_are_shown_as_text(client, alice, bob, network_a, measure):
+    client.force_login(alice)
+    write(client, measure, network=network_a.pk, obstacles="<script>alert('x')</script><b>gras</b>")
+    client.force_login(bob)
+    feedback = Feedback.objects.get()
+    for url in [feedback.get_absolute_url(), reverse("measures:feedback_list"), measure.get_absolute_url()]:
+        body = client.get(url).content.decode()
+        assert "<script>alert" not in body
+        assert "&lt;script&gt;" in body
+
+
+def test_a_territory_outside_the_network_is_refused(client, alice, network_a, measure):
+    departement = TerritoryFactory(level="departement", code="93", name="Seine-Saint-Denis")
+    elsewhere = TerritoryFactory(level="departement", code="69", name="Rhône")
+    Membership.objects.filter(user=alice).update(territory=departement)
+    client.force_login(alice)
+    response = write(client, measure, network=network_a.pk, territory=elsewhere.pk)
+    assert "Sélectionnez un choix valide" in response.content.decode()
+    write(client, measure, network=network_a.pk, territory=departement.pk)
+    assert Feedback.objects.get().departement == departement
+
+
+def test_the_author_withdraws_after_confirming(client, alice, network_a, measure):
+    feedback = FeedbackFactory(measure=measure, network=network_a, author=alice)
+    client.force_login(alice)
+    confirm = client.get(reverse("measures:feedback_withdraw", args=[feedback.pk]))
+    assert "Confirmer le retrait" in confirm.content.decode()
+    feedback.refresh_from_db()
+    assert feedback.status == Feedback.Status.SUBMITTED
+    client.post(reverse("measures:feedback_withdraw", args=[feedback.pk]))
+    feedback.refresh_from_db()
+    assert feedback.status == Feedback.Status.WITHDRAWN
+    assert "Aucun retour transmis" in client.get(reverse("measures:synthesis")).content.decode()
+
+
+def test_staff_answer_and_the_author_is_told(
+    client, staff, alice, network_a, measure, django_capture_on_commit_callbacks
+):
+    feedback = FeedbackFactory(measure=measure, network=network_a, author=alice)
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("measures:feedback_respond", args=[feedback.pk]),
+            {"response": "Les critères seront assouplis en 2027."},
+        )
+    assert response.status_code == 302
+    [message] = mail.outbox
+    assert message.to == ["alice@alpha.example"]
+    assert "Les critères seront assouplis en 2027." in message.body
+    client.force_login(alice)
+    assert "Les critères seront assouplis en 2027." in client.get(feedback.get_absolute_url()).content.decode()
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert dashboard.index("Réponses de l'administration") < dashboard.index(feedback.get_absolute_url())
+
+
+def test_only_staff_answer(client, alice, bob, network_a, measure):
+    feedback = FeedbackFactory(measure=measure, network=network_a, author=alice)
+    client.force_login(bob)
+    assert client.post(reverse("measures:feedback_respond", args=[feedback.pk]), {"response": "Non"}).status_code == 403
+    feedback.refresh_from_db()
+    assert feedback.response == ""
+
+
+def test_the_response_email_is_sent_once_when_the_task_runs_twice(staff, alice, network_a, measure):
+    from measures import services
+    from measures.tasks import send_feedback_response_email
+
+    feedback = FeedbackFactory(measure=measure, network=network_a, author=alice)
+    services.feedback_respond(responder=staff, feedback=feedback, response="Merci.")
+    assert send_feedback_response_email(feedback.pk) is True
+    assert send_feedback_response_email(feedback.pk) is False
+    assert len(mail.outbox) == 1

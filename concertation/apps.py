@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ConcertationConfig(AppConfig):
     name = "concertation"
     verbose_name = _("Portail")
+
+    def ready(self):
+        from concertation import checks  # noqa: F401 - registers the deployment checks

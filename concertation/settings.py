@@ -96,6 +96,10 @@ TEMPLATES = [
 
 # Database: SQLite by default (embedded run), PostgreSQL through DATABASE_URL.
 DATABASE_URL = env_str("DATABASE_URL", "")
+if PRODUCTION and not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be set in production (PostgreSQL shared by every web and worker node)."
+    )
 if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
@@ -157,10 +161,16 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Failed logins are limited per account (5 in 5 minutes) and, more loosely,
+# per address: many people may share one address behind an office proxy.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    "login_failed": "50/5m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
 }
+# No e-mail to addresses without an account (it would let anyone make the portal write to anyone).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Number of reverse proxies in front of the portal, so that rate limits see the real client address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Concertation] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 
@@ -242,7 +252,9 @@ PORTAL = {
     "name": "Concertation",
     "tagline": _("La concertation continue avec les réseaux de la politique de la ville"),
     "ministry_lines": ["Agence nationale", "de la cohésion", "des territoires"],
-    "accessibility_status": env_str("ACCESSIBILITY_STATUS", "partial"),
+    # "none" until an RGAA audit has been carried out: no audit, no compliance claim.
+    "accessibility_status": env_str("ACCESSIBILITY_STATUS", "none"),
+    "accessibility_statement_date": env_str("ACCESSIBILITY_STATEMENT_DATE", "25 novembre 2026"),
     "contact_email": env_str("CONTACT_EMAIL", "concertation@portail.example"),
     "dpo_email": env_str("DPO_EMAIL", "dpo@portail.example"),
     "host": env_str("HOSTING_PROVIDER", ""),

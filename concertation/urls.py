@@ -24,6 +24,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("networks.urls")),
     path("", include("measures.urls")),
+    # Staff sign in through the portal's login, which limits failed attempts.
+    path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("admin/", admin.site.urls),
 ]
 

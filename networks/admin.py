@@ -116,6 +116,22 @@ class InvitationAdmin(admin.ModelAdmin):
     fields = ["network", "email", "full_name", "role", "territory", *readonly_fields]
     actions = ["resend", "revoke"]
     change_list_template = "admin/networks/invitation/change_list.html"
+    save_as_continue = False
+
+    def get_fields(self, request, obj=None):
+        # On creation only what staff type; the history shows once it exists.
+        return self.fields if obj else ["network", "email", "full_name", "role", "territory"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def has_delete_permission(self, request, obj=None):
+        # Invitations are the record of who was let in: revoke, never delete.
+        return False
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context.update({"show_save_and_continue": False, "show_save_and_add_another": False})
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def has_change_permission(self, request, obj=None):
         # An invitation is sent, renewed or revoked, never edited after the fact.

@@ -42,6 +42,7 @@ def deliver_invitation(*, invitation_id: int, key: str) -> bool:
                 "inviter": invitation.invited_by,
                 "link": link,
                 "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+                "has_account": User.objects.filter(email__iexact=invitation.email).exists(),
             },
         )
         invitation.email_sent_at = timezone.now()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,28 +70,30 @@ def invitation_send(
     full_name: str = "",
     territory: Territory | None = None,
 ) -> InvitationOutcome:
-    """Invite a person into ``network``, or add them if they have an account."""
+    """Invite a person into ``network``.
+
+    Staff place a person who already has an account directly (and tell them);
+    anyone else's invitation waits for the person's consent through the link,
+    so that nobody is put into a network, nor shown to its coordinators, unasked.
+    """
     if not inviter.has_perm("networks.invite_member", network):
         raise PermissionDenied
     email = normalize_email_address(email)
     user = User.objects.filter(email__iexact=email).first()
-    if user is not None:
-        membership, created = Membership.objects.get_or_create(
-            user=user, network=network, defaults={"role": role, "territory": territory}
-        )
-        if not created:
-            if membership.is_active:
-                return InvitationOutcome(kind="already_member", membership=membership)
-            membership.is_active, membership.ended_on = True, None
-            membership.role, membership.territory = role, territory
-            membership.started_on, membership.notified_at = timezone.localdate(), None
-            membership.save()
-        tasks.send_membership_added_email.delay_on_commit(membership.pk, inviter.pk)
-        return InvitationOutcome(kind="added", membership=membership)
+    membership = Membership.objects.filter(user=user, network=network).first() if user else None
+    if membership is not None and membership.is_active:
+        return InvitationOutcome(kind="already_member", membership=membership)
+    if user is not None and inviter.is_staff:
+        return _membership_add(user=user, network=network, role=role, territory=territory, inviter=inviter)
 
     invitation = Invitation.objects.select_for_update().pending().filter(network=network, email=email).first()
     if invitation is None:
-        invitation = Invitation(network=network, email=email)
+        try:
+            with transaction.atomic():
+                invitation = Invitation.objects.create(network=network, email=email, role=role)
+        except IntegrityError:
+            # The same person invited twice at the same moment: renew the other one.
+            invitation = Invitation.objects.select_for_update().pending().get(network=network, email=email)
     # Inviting again renews the invitation: new key (older links stop working), new delay.
     invitation.full_name = full_name or invitation.full_name
     invitation.role, invitation.territory, invitation.invited_by = role, territory, inviter
@@ -99,6 +101,19 @@ def invitation_send(
     invitation.save()
     tasks.send_invitation_email.delay_on_commit(invitation.pk, invitation.key)
     return InvitationOutcome(kind="invited", invitation=invitation)
+
+
+def _membership_add(*, user, network, role, territory, inviter) -> InvitationOutcome:
+    membership, created = Membership.objects.get_or_create(
+        user=user, network=network, defaults={"role": role, "territory": territory}
+    )
+    if not created:
+        membership.is_active, membership.ended_on = True, None
+        membership.role, membership.territory = role, territory
+        membership.started_on, membership.notified_at = timezone.localdate(), None
+        membership.save()
+    tasks.send_membership_added_email.delay_on_commit(membership.pk, inviter.pk)
+    return InvitationOutcome(kind="added", membership=membership)
 
 
 @dataclass(frozen=True)
@@ -117,7 +132,12 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> Acceptanc
     user = User.objects.filter(email__iexact=invitation.email).first()
     existing_account = user is not None
     if user is None:
-        user = User.objects.create_user(invitation.email, password, full_name=full_name.strip())
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(invitation.email, password, full_name=full_name.strip())
+        except IntegrityError:
+            # Another invitation to the same address was accepted at the same moment.
+            user, existing_account = User.objects.get(email__iexact=invitation.email), True
     Membership.objects.update_or_create(
         user=user,
         network=invitation.network,
@@ -179,7 +199,7 @@ _ROLE_ALIASES = {
     },
     Membership.Role.OBSERVER: {"observer", "observateur", "observatrice"},
 }
-MAX_IMPORT_LINES = 5000
+MAX_IMPORT_LINES = 2000
 
 
 def decode_upload(raw: bytes) -> str:
@@ -194,7 +214,11 @@ def decode_upload(raw: bytes) -> str:
 
 def _csv_reader(text: str) -> csv.reader:
     first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
+    if first_line.lower().startswith("sep=") and len(first_line.strip()) > 4:
+        # Excel may write a first line "sep=;" naming the separator.
+        delimiter = first_line.strip()[4]
+    else:
+        delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     return csv.reader(io.StringIO(text), delimiter=delimiter)
 
 
@@ -259,6 +283,8 @@ class BulkInvitationResult:
 def _parse_invitation_rows(*, inviter: User, text: str) -> list[_InvitationRow]:
     reader = _csv_reader(text)
     header = next(reader, None)
+    if header and header[0].lower().startswith("sep="):
+        header = next(reader, None)
     if not header:
         raise ImportRejected([RowError(1, _("le fichier est vide."))])
     positions = _map_header(header)
@@ -270,6 +296,10 @@ def _parse_invitation_rows(*, inviter: User, text: str) -> list[_InvitationRow]:
         )
 
     rows, errors, seen = [], [], {}
+    # Looked up once per file, not once per line.
+    networks: dict[str, Network | None] = {}
+    allowed: dict[int, bool] = {}
+    territories: dict[str, tuple] = {}
     for values in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in values):
@@ -290,19 +320,37 @@ def _parse_invitation_rows(*, inviter: User, text: str) -> list[_InvitationRow]:
             validate_email(email)
         except ValidationError:
             problems.append(_("adresse électronique « %(email)s » invalide.") % {"email": cell("email")})
-        network = _find_network(cell("network")) if cell("network") else None
-        if network is None:
-            problems.append(_("réseau « %(network)s » inconnu.") % {"network": cell("network")})
-        elif not inviter.has_perm("networks.invite_member", network):
-            problems.append(_("vous ne pouvez pas inviter dans le réseau « %(network)s ».") % {"network": network.name})
+        network = None
+        if not cell("network"):
+            problems.append(_("réseau manquant."))
+        else:
+            key = cell("network").lower()
+            if key not in networks:
+                networks[key] = _find_network(cell("network"))
+            network = networks[key]
+            if network is None:
+                problems.append(_("réseau « %(network)s » inconnu.") % {"network": cell("network")})
+            else:
+                if network.pk not in allowed:
+                    allowed[network.pk] = inviter.has_perm("networks.invite_member", network)
+                if not allowed[network.pk]:
+                    problems.append(
+                        _("vous ne pouvez pas inviter dans le réseau « %(network)s ».") % {"network": network.name}
+                    )
+                    network = None
         role = _find_role(cell("role"))
-        if role is None:
+        if not cell("role"):
+            problems.append(_("rôle manquant (coordinateur, représentant ou observateur)."))
+        elif role is None:
             problems.append(
                 _("rôle « %(role)s » inconnu (coordinateur, représentant ou observateur).") % {"role": cell("role")}
             )
         territory = None
         if cell("territory"):
-            territory, problem = find_territory(cell("territory"))
+            key = cell("territory").lower()
+            if key not in territories:
+                territories[key] = find_territory(cell("territory"))
+            territory, problem = territories[key]
             if problem:
                 problems.append(problem)
         full_name = cell("name")
@@ -419,11 +467,16 @@ def _parse_qpv_rows(text: str) -> list[_QpvRow]:
         line = reader.line_num
         if not any(cell.strip() for cell in values):
             continue
-        if len(values) < len(header):
+        if len(values) != len(header):
+            # A multi-commune field left unquoted would shift every column after it.
             errors.append(
                 RowError(
                     line,
-                    _("%(count)s colonnes au lieu de %(expected)s.") % {"count": len(values), "expected": len(header)},
+                    _(
+                        "%(count)s colonnes au lieu de %(expected)s "
+                        "(un champ contenant « ; » doit être entre guillemets)."
+                    )
+                    % {"count": len(values), "expected": len(header)},
                 )
             )
             continue

@@ -91,3 +91,29 @@ def test_people_cannot_change_their_own_address(client, alice):
     from allauth.account.models import EmailAddress
 
     assert not EmailAddress.objects.filter(email="quelquun@ailleurs.example").exists()
+
+
+def test_the_admin_login_goes_through_the_limited_portal_login(client):
+    response = client.post("/admin/login/?next=/admin/", {"username": "agent@anct.example", "password": "x"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_login") + "?next=/admin/"
+
+
+def test_failed_logins_of_one_person_do_not_lock_out_the_others_behind_the_same_address(client, alice, bob, password):
+    for _ in range(6):
+        sign_in(client, "alice@alpha.example", "mauvais")
+    sign_in(client, "bob@beta.example", password)
+    assert client.session["_auth_user_id"] == str(bob.pk)
+
+
+def test_a_reset_request_for_an_unknown_address_sends_nothing(client):
+    response = client.post(reverse("account_reset_password"), {"email": "inconnu@ailleurs.example"})
+    assert response.status_code == 302
+    assert mail.outbox == []
+
+
+def test_account_emails_greet_in_french_without_the_server_name(client, alice):
+    client.post(reverse("account_reset_password"), {"email": "alice@alpha.example"})
+    [message] = mail.outbox
+    assert message.body.startswith("Bonjour,")
+    assert "testserver" not in message.body.split("http")[0]

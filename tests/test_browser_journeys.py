@@ -28,7 +28,7 @@ def test_a_representative_signs_in_and_reaches_the_dashboard(page, live_server, 
 
     page.goto(live_server.url + "/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Concertation")
-    expect(page.get_by_text("Accessibilité : partiellement conforme").first).to_be_visible()
+    expect(page.get_by_text("Accessibilité : non conforme").first).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Se connecter").first.click()
@@ -98,3 +98,29 @@ def test_a_representative_submits_feedback_and_finds_it_in_the_synthesis(page, l
     expect(page.get_by_text("1 retour transmis")).to_be_visible()
     expect(page.get_by_role("link", name="Inter-réseaux DSU")).to_be_visible()
     assert_accessible(page)
+
+
+def test_an_invited_person_creates_their_account_from_the_link(page, live_server):
+    from networks import services
+    from networks.tokens import make_invitation_token
+
+    network = NetworkFactory(name="Ville & Banlieue", acronym="V&B", slug="ville-et-banlieue")
+    staff = UserFactory(is_staff=True)
+    invitation = services.invitation_send(
+        inviter=staff, network=network, email="nadia@ville.example", full_name="Nadia Élue", role="representative"
+    ).invitation
+
+    page.goto(f"{live_server.url}/invitation/{make_invitation_token(invitation)}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Ville & Banlieue")
+    expect(page.get_by_label("Nom complet")).to_have_value("Nadia Élue")
+    assert_accessible(page)
+    page.get_by_role("textbox", name="Mot de passe * 12 caractères").fill("court")
+    page.get_by_label("Confirmation du mot de passe").fill("court")
+    page.get_by_role("button", name="Créer mon compte").click()
+    expect(page.get_by_role("alert")).to_contain_text("Le formulaire contient")
+    assert_accessible(page)
+    page.get_by_role("textbox", name="Mot de passe * 12 caractères").fill("quartiers-2030-solide")
+    page.get_by_label("Confirmation du mot de passe").fill("quartiers-2030-solide")
+    page.get_by_role("button", name="Créer mon compte").click()
+    expect(page.get_by_text("Bienvenue dans le réseau Ville & Banlieue.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Mon tableau de bord")).to_be_visible()

@@ -94,3 +94,22 @@ def test_the_import_page_is_for_staff_only(client, coordinator_a):
     client.force_login(coordinator_a)
     response = client.get(IMPORT_URL)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_an_excel_separator_line_is_understood_and_empty_cells_are_named(staff, network_a):
+    text = "sep=;\nnom;email;reseau;role\nA;a@b.example;;\n"
+    with pytest.raises(services.ImportRejected) as rejected:
+        services.invitations_import_csv(inviter=staff, text=text)
+    messages = [str(error) for error in rejected.value.errors]
+    assert "Ligne 3 : réseau manquant." in messages
+    assert "Ligne 3 : rôle manquant (coordinateur, représentant ou observateur)." in messages
+
+
+def test_invitations_cannot_be_deleted_from_the_admin(client, staff, network_a):
+    invitation = services.invitation_send(
+        inviter=staff, network=network_a, email="x@y.example", role="observer"
+    ).invitation
+    client.force_login(staff)
+    assert client.get(reverse("admin:networks_invitation_delete", args=[invitation.pk])).status_code == 403
+    changelist = client.get(reverse("admin:networks_invitation_changelist")).content.decode()
+    assert "delete_selected" not in changelist

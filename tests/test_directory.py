@@ -131,10 +131,13 @@ def test_a_coordinator_cannot_take_themself_out(client, network_a, coordinator_a
 
 def test_inviting_a_person_taken_out_brings_them_back(client, network_a, alice, coordinator_a):
     from networks import services
+    from networks.tokens import make_invitation_token
 
     membership = Membership.objects.get(user=alice, network=network_a)
     services.membership_deactivate(actor=coordinator_a, membership=membership)
     outcome = services.invitation_send(inviter=coordinator_a, network=network_a, email=alice.email, role="observer")
-    assert outcome.kind == "added"
+    assert outcome.kind == "invited"
+    client.force_login(alice)
+    client.post(reverse("networks:accept_invitation", args=[make_invitation_token(outcome.invitation)]))
     membership.refresh_from_db()
     assert membership.is_active and membership.role == Membership.Role.OBSERVER

@@ -68,10 +68,10 @@ def test_it_keeps_what_was_typed_when_the_form_is_refused(client, coordinator_a,
     assert 'value="Nom Conservé"' in response.content.decode()
 
 
-def test_it_adds_an_existing_account_to_the_network_and_tells_the_person(
-    client, coordinator_a, network_a, bob, django_capture_on_commit_callbacks
+def test_staff_add_an_existing_account_to_the_network_and_tell_the_person(
+    client, staff, network_a, bob, django_capture_on_commit_callbacks
 ):
-    client.force_login(coordinator_a)
+    client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True):
         response = post_invitation(client, network_a, email="BOB@beta.example")
     assert response.status_code == 302
@@ -80,6 +80,24 @@ def test_it_adds_an_existing_account_to_the_network_and_tells_the_person(
     [message] = outbox_to("bob@beta.example")
     assert "Vous avez rejoint le réseau Réseau Alpha" in message.subject
     assert "/invitation/" not in message.body
+
+
+def test_a_coordinator_needs_the_consent_of_a_person_who_already_has_an_account(
+    client, coordinator_a, network_a, bob, django_capture_on_commit_callbacks
+):
+    client.force_login(coordinator_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_invitation(client, network_a, email="bob@beta.example")
+    assert not Membership.objects.filter(user=bob, network=network_a).exists()
+    assert "Bob Bêta" not in client.get(reverse("networks:detail", args=[network_a.slug])).content.decode()
+    [message] = outbox_to("bob@beta.example")
+    assert "Vous avez déjà un compte" in message.body
+
+    client.force_login(bob)
+    page = client.get(path_of(link_in(message)))
+    assert "Un compte existe déjà pour cette adresse" in page.content.decode()
+    assert client.post(path_of(link_in(message))).status_code == 302
+    assert Membership.objects.filter(user=bob, network=network_a, is_active=True).exists()
 
 
 def test_a_coordinator_of_network_a_cannot_invite_into_network_b(client, coordinator_a, network_b):

@@ -6,7 +6,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_home_page_shows_the_accessibility_compliance_mention(client):
     body = client.get(reverse("home")).content.decode()
-    assert "Accessibilité : partiellement conforme" in body
+    assert "Accessibilité : non conforme" in body
     assert '<html lang="fr"' in body
 
 
@@ -47,7 +47,7 @@ def test_english_is_available_on_request(client):
     body = client.get(reverse("home")).content.decode()
     assert '<html lang="en"' in body
     assert "Sign in" in body
-    assert "Accessibility: partially compliant" in body
+    assert "Accessibility: non-compliant" in body
     assert "Legal notice" in body
 
 

@@ -87,3 +87,11 @@ def test_reference_territories_cover_every_region_and_departement(reference_terr
     assert Territory.objects.filter(level="departement").count() == 101
     assert Territory.objects.get(level="departement", code="976").parent.name == "Mayotte"
     assert Territory.objects.get(level="departement", code="2A").parent.code == "94"
+
+
+def test_an_unquoted_multi_commune_field_is_refused_rather_than_misread(tmp_path, reference_territories, capsys):
+    text = "code_qp;lib_qp;insee_com;lib_com\nQN06901M;Grande Île;69256; 69259;Vaulx-en-Velin; Vénissieux\n"
+    with pytest.raises(CommandError):
+        call_command("import_qpv", write(tmp_path, text))
+    assert "Ligne 2 : 6 colonnes au lieu de 4" in capsys.readouterr().err
+    assert not Territory.objects.filter(level="qpv").exists()

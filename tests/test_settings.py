@@ -32,6 +32,7 @@ PRODUCTION = {
     "REDIS_URL": "redis://127.0.0.1:6379/15",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
     "ALLOWED_HOSTS": "concertation.example",
+    "HOSTING_PROVIDER": "Hébergeur public, 1 rue de l'Exemple, 75000 Paris",
 }
 
 
@@ -53,6 +54,19 @@ def test_production_settings_pass_the_deployment_checklist():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_database_url():
+    env = {k: v for k, v in PRODUCTION.items() if k != "DATABASE_URL"}
+    result = run_manage("check", SECRET_KEY=secrets.token_urlsafe(50), DATABASE_URL="", **env)
+    assert result.returncode != 0
+    assert "DATABASE_URL must be set in production" in result.stderr
+
+
+def test_the_deployment_checklist_asks_for_the_host_of_the_legal_notice():
+    env = {**PRODUCTION, "HOSTING_PROVIDER": ""}
+    result = run_manage("check", "--deploy", SECRET_KEY=secrets.token_urlsafe(50), **env)
+    assert "concertation.W001" in result.stdout + result.stderr
 
 
 def test_production_keeps_database_connections_open():

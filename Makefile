@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format messages system-deps clean
+.PHONY: run test bench lint format messages system-deps clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 est requis ($(PYTHON) introuvable)."; exit 1; }
@@ -39,6 +39,10 @@ run: $(STAMP) messages
 test: $(STAMP) system-deps messages
 	@status=0; CELERY_TASK_DEFAULT_QUEUE=concertation-test-$$$$ $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "Aucun test n'a été exécuté." >&2; fi; exit $$status
+
+# Throughput and latency of the feedback pages on PostgreSQL (BENCH_DATABASE_URL) under gunicorn.
+bench: $(STAMP) messages
+	$(BIN)/python bench/feedback_pages.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

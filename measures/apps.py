@@ -8,8 +8,10 @@ class MeasuresConfig(AppConfig):
 
     def ready(self):
         from concertation.lib.dashboard import register_panel
+        from measures import signals
         from measures.dashboard import my_feedback_panel
 
+        signals.connect()
         register_panel(
             name="measures", template="measures/dashboard_panel.html", order=5, get_context=my_feedback_panel
         )

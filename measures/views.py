@@ -11,11 +11,13 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from concertation.lib.francemap import EMPTY_FILL, Area, colour_for, legend, render_map
 from measures import services, synthesis
+from measures.cache import data_version
 from measures.filters import FeedbackFilter, MeasureFilter
 from measures.forms import FeedbackForm, ResponseForm
 from measures.models import Assessment, ConsultationRound, Feedback, Measure, Roadmap
@@ -47,32 +49,56 @@ def measure_list(request):
     measures = Measure.objects.select_related("programme").order_by("number")
     if request.user.is_authenticated:
         measures = measures.with_feedback_counts()
-    measure_filter = MeasureFilter(request.GET or None, queryset=measures)
-    page = Paginator(measure_filter.qs, MEASURES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "measures/measure_list.html", {"filter": measure_filter, "page_obj": page})
+    # Lazy: nothing is queried when the template finds the content in its cache.
+    measure_filter = SimpleLazyObject(lambda: MeasureFilter(request.GET or None, queryset=measures))
+    page = SimpleLazyObject(lambda: Paginator(measure_filter.qs, MEASURES_PER_PAGE).get_page(request.GET.get("page")))
+    return render(
+        request,
+        "measures/measure_list.html",
+        {"filter": measure_filter, "page_obj": page, "data_version": data_version()},
+    )
+
+
+class MeasureSynthesis:
+    """What the networks say of one measure, computed only when first read."""
+
+    def __init__(self, measure: Measure):
+        self.measure = measure
+        self.submitted = Feedback.objects.submitted().filter(measure=measure)
+
+    @cached_property
+    def distribution(self):
+        return synthesis.distribution(self.submitted.assessment_counts())
+
+    @cached_property
+    def families(self):
+        return synthesis.by_family(self.submitted.count_by("network__family", "assessment"))
+
+    @cached_property
+    def regions(self):
+        rows = self.submitted.count_by("region__code", "region__name", "assessment")
+        return synthesis.by_territory(rows, "region__code", "region__name")
+
+    @cached_property
+    def obstacles(self):
+        return synthesis.obstacles(self.submitted.obstacle_counts())
+
+    @cached_property
+    def latest(self):
+        return list(self.submitted.select_related("network", "territory", "round").order_by("-submitted_at")[:10])
+
+    @cached_property
+    def timeline(self):
+        return list(self.measure.updates.all()[:50])
 
 
 def measure_detail(request, pk):
     if not _roadmap_is_visible(request):
         return redirect_to_login(request.get_full_path())
     measure = get_object_or_404(Measure.objects.select_related("programme", "roadmap"), pk=pk)
-    context = {"measure": measure, "timeline": measure.updates.select_related("author")[:50]}
+    context = {"measure": measure, "page": MeasureSynthesis(measure), "data_version": data_version()}
     if request.user.is_authenticated:
-        submitted = Feedback.objects.submitted().filter(measure=measure)
-        context.update(
-            {
-                "distribution": synthesis.distribution(submitted.assessment_counts()),
-                "families": synthesis.by_family(submitted.count_by("network__family", "assessment")),
-                "regions": synthesis.by_territory(
-                    submitted.count_by("region__code", "region__name", "assessment"), "region__code", "region__name"
-                ),
-                "obstacles": synthesis.obstacles(submitted.obstacle_counts()),
-                "latest": submitted.select_related("network", "territory", "author", "round").order_by("-submitted_at")[
-                    :10
-                ],
-                "can_file": services.networks_user_may_file_for(request.user).exists(),
-            }
-        )
+        context["can_file"] = services.networks_user_may_file_for(request.user).exists()
     return render(request, "measures/measure_detail.html", context)
 
 
@@ -192,11 +218,17 @@ def _filtered_feedback(request) -> FeedbackFilter:
 
 @login_required
 def feedback_list(request):
-    feedback_filter = _filtered_feedback(request)
-    page = Paginator(feedback_filter.qs.order_by("-submitted_at", "-pk"), FEEDBACK_PER_PAGE).get_page(
-        request.GET.get("page")
+    feedback_filter = SimpleLazyObject(lambda: _filtered_feedback(request))
+    page = SimpleLazyObject(
+        lambda: Paginator(feedback_filter.qs.order_by("-submitted_at", "-pk"), FEEDBACK_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
     )
-    return render(request, "measures/feedback_list.html", {"filter": feedback_filter, "page_obj": page})
+    return render(
+        request,
+        "measures/feedback_list.html",
+        {"filter": feedback_filter, "page_obj": page, "data_version": data_version()},
+    )
 
 
 class _Echo:
@@ -250,52 +282,81 @@ def feedback_export(request):
 MAP_MODES = {"count": None, **{value: value for value in Assessment.values}}
 
 
+class SynthesisPage:
+    """The synthesis of the filtered feedback; each part is computed when first read."""
+
+    def __init__(self, request):
+        self.request = request
+        self.filter = _filtered_feedback(request)
+        self.feedback = self.filter.qs
+        valid = self.filter.is_bound and self.filter.form.is_valid()
+        self.criteria = self.filter.form.cleaned_data if valid else {}
+        mode = request.GET.get("carte", "count")
+        self.map_mode = mode if mode in MAP_MODES else "count"
+
+    @cached_property
+    def round(self):
+        return self.criteria.get("round")
+
+    @cached_property
+    def roadmap(self):
+        return self.round.roadmap if self.round else Roadmap.objects.first()
+
+    @cached_property
+    def measures(self):
+        measures = self.round.measures.all() if self.round else Measure.objects.filter(roadmap=self.roadmap)
+        for name, lookup in (("programme", "programme"), ("measure", "pk"), ("measure_status", "status")):
+            if self.criteria.get(name):
+                value = self.criteria[name]
+                measures = measures.filter(**{lookup: getattr(value, "pk", value)})
+        return list(measures.select_related("programme").order_by("number"))
+
+    @cached_property
+    def distribution(self):
+        return synthesis.distribution(self.feedback.assessment_counts())
+
+    @cached_property
+    def matrix(self):
+        rows = self.feedback.count_by("measure_id", "network__family", "assessment")
+        return synthesis.matrix(rows, self.measures, [value for value, _label in Network.Family.choices])
+
+    family_labels = [label for _value, label in Network.Family.choices]
+
+    @cached_property
+    def families(self):
+        return synthesis.by_family(self.feedback.count_by("network__family", "assessment"))
+
+    @cached_property
+    def regions(self):
+        rows = self.feedback.count_by("region__code", "region__name", "assessment")
+        return synthesis.by_territory(rows, "region__code", "region__name")
+
+    @cached_property
+    def departements(self):
+        rows = self.feedback.count_by("departement__code", "departement__name", "assessment")
+        return synthesis.by_territory(rows, "departement__code", "departement__name")
+
+    @cached_property
+    def obstacles(self):
+        return synthesis.obstacles(self.feedback.obstacle_counts())
+
+    @cached_property
+    def map(self):
+        return _map(self.request, self.departements, self.map_mode)
+
+    @property
+    def map_modes(self):
+        return [("count", _("Nombre de retours"))] + [
+            (value, _("Part « %(label)s »") % {"label": label}) for value, label in Assessment.choices
+        ]
+
+
 @login_required
 def synthesis_view(request):
-    feedback_filter = _filtered_feedback(request)
-    feedback = feedback_filter.qs
-    chosen_round = (
-        feedback_filter.form.cleaned_data.get("round")
-        if feedback_filter.is_bound and feedback_filter.form.is_valid()
-        else None
-    )
-    roadmap = chosen_round.roadmap if chosen_round else Roadmap.objects.first()
-    measures = (
-        chosen_round.measures.select_related("programme").order_by("number")
-        if chosen_round
-        else Measure.objects.filter(roadmap=roadmap).select_related("programme").order_by("number")
-    )
-    if feedback_filter.is_bound and feedback_filter.form.is_valid():
-        data = feedback_filter.form.cleaned_data
-        if data.get("programme"):
-            measures = measures.filter(programme=data["programme"])
-        if data.get("measure"):
-            measures = measures.filter(pk=data["measure"].pk)
-        if data.get("measure_status"):
-            measures = measures.filter(status=data["measure_status"])
-    families = [value for value, _label in Network.Family.choices]
-    departement_rows = list(feedback.count_by("departement__code", "departement__name", "assessment"))
-    mode = request.GET.get("carte", "count")
-    mode = mode if mode in MAP_MODES else "count"
     context = {
-        "filter": feedback_filter,
-        "roadmap": roadmap,
-        "distribution": synthesis.distribution(feedback.assessment_counts()),
-        "matrix": synthesis.matrix(
-            feedback.count_by("measure_id", "network__family", "assessment"), measures, families
-        ),
-        "family_labels": [label for _value, label in Network.Family.choices],
-        "families": synthesis.by_family(feedback.count_by("network__family", "assessment")),
-        "regions": synthesis.by_territory(
-            feedback.count_by("region__code", "region__name", "assessment"), "region__code", "region__name"
-        ),
-        "departements": synthesis.by_territory(departement_rows, "departement__code", "departement__name"),
-        "obstacles": synthesis.obstacles(feedback.obstacle_counts()),
-        "map": _map(request, synthesis.by_territory(departement_rows, "departement__code", "departement__name"), mode),
-        "map_mode": mode,
-        "map_modes": [("count", _("Nombre de retours"))]
-        + [(value, _("Part « %(label)s »") % {"label": label}) for value, label in Assessment.choices],
+        "page": SimpleLazyObject(lambda: SynthesisPage(request)),
         "query_string": request.GET.urlencode(),
+        "data_version": data_version(),
     }
     return render(request, "measures/synthesis.html", context)
 

@@ -1,8 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -18,7 +15,7 @@ from measures.models import (
     Roadmap,
     transition_allowed,
 )
-from networks.services import ImportRejected, decode_upload
+from networks.admin_import import CsvImportMixin
 
 
 class ProgrammeInline(admin.TabularInline):
@@ -73,7 +70,10 @@ class MeasureAdminForm(forms.ModelForm):
 
 
 @admin.register(Measure)
-class MeasureAdmin(admin.ModelAdmin):
+class MeasureAdmin(CsvImportMixin, admin.ModelAdmin):
+    import_form_class = MeasureImportForm
+    import_title = gettext_lazy("Importer des mesures à partir d'un fichier CSV")
+    import_help_template = "admin/measures/measure/import_help.html"
     form = MeasureAdminForm
     list_display = ["number", "title", "programme", "lead_ministry", "status"]
     list_display_links = ["number", "title"]
@@ -102,42 +102,12 @@ class MeasureAdmin(admin.ModelAdmin):
         for removed in formset.deleted_objects:
             removed.delete()
 
-    def get_urls(self):
-        return [
-            path("importer/", self.admin_site.admin_view(self.import_csv_view), name="measures_measure_import"),
-            *super().get_urls(),
-        ]
-
-    def import_csv_view(self, request):
-        if not self.has_add_permission(request) or not self.has_change_permission(request):
-            raise PermissionDenied
-        form = MeasureImportForm(request.POST or None, request.FILES or None)
-        errors = []
-        if request.method == "POST" and form.is_valid():
-            try:
-                text = decode_upload(form.cleaned_data["file"].read())
-                result = services.measures_import_csv(
-                    roadmap=form.cleaned_data["roadmap"], text=text, author=request.user
-                )
-            except ImportRejected as rejected:
-                errors = rejected.errors
-            else:
-                self.message_user(
-                    request,
-                    _("Import terminé : %(created)s mesure(s) créée(s), %(updated)s mise(s) à jour.")
-                    % {"created": result.created, "updated": result.updated},
-                    messages.SUCCESS,
-                )
-                return redirect("admin:measures_measure_changelist")
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Importer des mesures à partir d'un fichier CSV"),
-            "form": form,
-            "errors": errors,
-            "changelist_url": reverse("admin:measures_measure_changelist"),
+    def run_import(self, request, form, text):
+        result = services.measures_import_csv(roadmap=form.cleaned_data["roadmap"], text=text, author=request.user)
+        return _("Import terminé : %(created)s mesure(s) créée(s), %(updated)s mise(s) à jour.") % {
+            "created": result.created,
+            "updated": result.updated,
         }
-        return render(request, "admin/measures/measure/import_csv.html", context)
 
 
 @admin.register(ConsultationRound)

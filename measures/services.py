@@ -329,7 +329,11 @@ def feedback_create(
 
 @transaction.atomic
 def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent, submit: bool) -> Feedback:
-    feedback = Feedback.objects.select_for_update().select_related("round", "network", "measure").get(pk=feedback.pk)
+    feedback = (
+        Feedback.objects.select_for_update(of=("self",))
+        .select_related("round", "network", "measure")
+        .get(pk=feedback.pk)
+    )
     if not actor.has_perm("measures.change_feedback", feedback):
         raise PermissionDenied
     _check_may_file(
@@ -345,7 +349,7 @@ def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent
 
 @transaction.atomic
 def feedback_withdraw(*, actor: User, feedback: Feedback) -> None:
-    feedback = Feedback.objects.select_for_update().select_related("round").get(pk=feedback.pk)
+    feedback = Feedback.objects.select_for_update(of=("self",)).select_related("round").get(pk=feedback.pk)
     if not actor.has_perm("measures.change_feedback", feedback):
         raise PermissionDenied
     feedback.status = Feedback.Status.WITHDRAWN

@@ -1,15 +1,13 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from networks import services
-from networks.forms import CsvUploadForm
+from networks.admin_import import CsvImportMixin
 from networks.models import Invitation, Membership, Network, Territory, User
 
 
@@ -93,7 +91,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
+    import_title = gettext_lazy("Inviter des personnes à partir d'un fichier CSV")
+    import_help_template = "admin/networks/invitation/import_help.html"
     list_display = ["email", "full_name", "network", "role", "created_at", "email_sent_at", "accepted_at", "revoked_at"]
     list_filter = [
         "network",
@@ -168,47 +168,16 @@ class InvitationAdmin(admin.ModelAdmin):
             request, _("%(count)s invitation(s) révoquée(s).") % {"count": len(pending)}, messages.SUCCESS
         )
 
-    def get_urls(self):
-        return [
-            path("importer/", self.admin_site.admin_view(self.import_csv_view), name="networks_invitation_import"),
-            *super().get_urls(),
-        ]
-
-    def import_csv_view(self, request):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = CsvUploadForm(request.POST or None, request.FILES or None)
-        errors = []
-        if request.method == "POST" and form.is_valid():
-            try:
-                text = services.decode_upload(form.cleaned_data["file"].read())
-                result = services.invitations_import_csv(inviter=request.user, text=text)
-            except services.ImportRejected as rejected:
-                errors = rejected.errors
-            else:
-                self.message_user(
-                    request,
-                    _(
-                        "Import terminé : %(invited)s invitation(s) envoyée(s), %(added)s personne(s) déjà inscrite(s) "
-                        "ajoutée(s), %(already)s déjà membre(s)."
-                    )
-                    % {
-                        "invited": result.count("invited"),
-                        "added": result.count("added"),
-                        "already": result.count("already_member"),
-                    },
-                    messages.SUCCESS,
-                )
-                return redirect("admin:networks_invitation_changelist")
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Inviter des personnes à partir d'un fichier CSV"),
-            "form": form,
-            "errors": errors,
-            "changelist_url": reverse("admin:networks_invitation_changelist"),
+    def run_import(self, request, form, text):
+        result = services.invitations_import_csv(inviter=request.user, text=text)
+        return _(
+            "Import terminé : %(invited)s invitation(s) envoyée(s), %(added)s personne(s) déjà inscrite(s) "
+            "ajoutée(s), %(already)s déjà membre(s)."
+        ) % {
+            "invited": result.count("invited"),
+            "added": result.count("added"),
+            "already": result.count("already_member"),
         }
-        return render(request, "admin/networks/invitation/import_csv.html", context)
 
 
 def _outcome_message(outcome, email):

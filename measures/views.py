@@ -80,6 +80,11 @@ class MeasureSynthesis:
         return synthesis.by_territory(rows, "region__code", "region__name")
 
     @cached_property
+    def departements(self):
+        rows = self.submitted.count_by("departement__code", "departement__name", "assessment")
+        return synthesis.by_territory(rows, "departement__code", "departement__name")
+
+    @cached_property
     def obstacles(self):
         return synthesis.obstacles(self.submitted.obstacle_counts())
 

@@ -30,12 +30,36 @@ class RoadmapAdmin(admin.ModelAdmin):
     inlines = [ProgrammeInline]
 
 
+class StatusHistoryInline(admin.TabularInline):
+    """Status changes are the measure's audit trail: shown, never edited."""
+
+    model = MeasureUpdate
+    verbose_name = gettext_lazy("changement d'état")
+    verbose_name_plural = gettext_lazy("changements d'état")
+    fields = ["happened_on", "old_status", "new_status", "text", "source", "author"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(kind=MeasureUpdate.Kind.STATUS)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class MeasureUpdateInline(admin.StackedInline):
+    """Progress, notes and decisions, which staff write by hand."""
+
     model = MeasureUpdate
     extra = 0
-    fields = ["kind", "happened_on", "text", "source", "old_status", "new_status", "author"]
-    readonly_fields = ["old_status", "new_status", "author"]
+    fields = ["kind", "happened_on", "text", "source", "author"]
+    readonly_fields = ["author"]
     verbose_name = gettext_lazy("entrée du suivi")
+    verbose_name_plural = gettext_lazy("avancement, notes et décisions")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(kind=MeasureUpdate.Kind.STATUS)
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "kind":
@@ -80,7 +104,7 @@ class MeasureAdmin(CsvImportMixin, admin.ModelAdmin):
     list_filter = ["roadmap", "programme", "status", "lead_ministry"]
     search_fields = ["title", "summary", "lead_ministry"]
     list_select_related = ["programme"]
-    inlines = [MeasureUpdateInline]
+    inlines = [StatusHistoryInline, MeasureUpdateInline]
     change_list_template = "admin/measures/measure/change_list.html"
 
     def save_model(self, request, obj, form, change):
@@ -130,14 +154,28 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Ouvrir maintenant et prévenir les réseaux"))
     def open_now(self, request, queryset):
         for consultation in queryset:
-            services.round_open_now(consultation=consultation)
-        self.message_user(request, _("Consultation(s) ouverte(s)."), messages.SUCCESS)
+            if services.round_open_now(consultation=consultation):
+                self.message_user(
+                    request, _("« %(title)s » est ouverte.") % {"title": consultation.title}, messages.SUCCESS
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("« %(title)s » est déjà close : elle ne peut pas rouvrir.") % {"title": consultation.title},
+                    messages.WARNING,
+                )
 
     @admin.action(description=gettext_lazy("Clore maintenant (les retours sont verrouillés)"))
     def close_now(self, request, queryset):
         for consultation in queryset:
-            services.round_close_now(consultation=consultation)
-        self.message_user(request, _("Consultation(s) close(s)."), messages.SUCCESS)
+            if services.round_close_now(consultation=consultation):
+                self.message_user(
+                    request, _("« %(title)s » est close.") % {"title": consultation.title}, messages.SUCCESS
+                )
+            else:
+                self.message_user(
+                    request, _("« %(title)s » était déjà close.") % {"title": consultation.title}, messages.INFO
+                )
 
 
 @admin.register(Feedback)

@@ -1,4 +1,5 @@
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from measures.models import ConsultationRound, Feedback, Measure
 from measures.services import networks_user_may_file_for
@@ -37,6 +38,9 @@ def my_feedback_panel(request) -> dict:
     return {
         "can_file": bool(networks),
         "open_rounds": open_rounds,
-        "drafts": mine.filter(status=Feedback.Status.DRAFT).order_by("-updated_at")[:20],
+        # Drafts that can still be finished: continuous ones, or in a round still open.
+        "drafts": mine.filter(status=Feedback.Status.DRAFT)
+        .filter(Q(round__isnull=True) | Q(round__opens_at__lte=timezone.now(), round__closes_at__gt=timezone.now()))
+        .order_by("-updated_at")[:20],
         "responses": mine.filter(responded_at__isnull=False).order_by("-responded_at")[:5],
     }

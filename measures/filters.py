@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from measures.models import Assessment, ConsultationRound, Feedback, Measure, MeasureStatus, Programme
@@ -45,7 +46,10 @@ class FeedbackFilter(django_filters.FilterSet):
     measure_status = django_filters.ChoiceFilter(
         label=_("État de la mesure"), field_name="measure__status", choices=MeasureStatus.choices
     )
-    round = django_filters.ModelChoiceFilter(label=_("Consultation"), queryset=ConsultationRound.objects.all())
+    # Upcoming rounds stay unlisted until they open.
+    round = django_filters.ModelChoiceFilter(
+        label=_("Consultation"), queryset=lambda request: ConsultationRound.objects.filter(opens_at__lte=timezone.now())
+    )
     family = django_filters.ChoiceFilter(
         label=_("Famille de réseaux"), field_name="network__family", choices=Network.Family.choices
     )

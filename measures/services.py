@@ -198,40 +198,53 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
 
 
 def round_announce_if_open(*, consultation: ConsultationRound) -> bool:
-    """Queue the opening e-mails of a round that is open and not yet announced."""
+    """Queue the opening e-mails of an open round. Safe to call again: each
+    person is told once, and networks invited since the opening are told too."""
     with transaction.atomic():
         locked = ConsultationRound.objects.select_for_update().get(pk=consultation.pk)
-        if locked.opening_notified_at is not None or not locked.is_open():
+        if not locked.is_open():
             return False
-        locked.opening_notified_at = timezone.now()
-        locked.save(update_fields=["opening_notified_at"])
+        if locked.opening_notified_at is None:
+            locked.opening_notified_at = timezone.now()
+            locked.save(update_fields=["opening_notified_at"])
         tasks.send_round_opening_emails.delay_on_commit(locked.pk)
     return True
 
 
 @transaction.atomic
-def round_open_now(*, consultation: ConsultationRound) -> None:
-    """Open an upcoming round at once, then announce it."""
+def round_open_now(*, consultation: ConsultationRound) -> bool:
+    """Open an upcoming round at once, then announce it. False for a closed round."""
     now = timezone.now()
+    if consultation.closes_at <= now:
+        return False
     if consultation.opens_at > now:
         consultation.opens_at = now
         consultation.save(update_fields=["opens_at"])
-    round_announce_if_open(consultation=consultation)
+    return round_announce_if_open(consultation=consultation)
 
 
 @transaction.atomic
-def round_close_now(*, consultation: ConsultationRound) -> None:
-    """Close an open round at once: its feedback is locked from now on."""
+def round_close_now(*, consultation: ConsultationRound) -> bool:
+    """Close a round at once (an upcoming one never opens): its feedback is
+    locked from now on. False when it was already closed."""
     now = timezone.now()
-    if consultation.closes_at > now:
-        consultation.closes_at = max(now, consultation.opens_at + timezone.timedelta(seconds=1))
-        consultation.save(update_fields=["closes_at"])
+    if consultation.closes_at <= now:
+        return False
+    consultation.opens_at = min(consultation.opens_at, now - timezone.timedelta(seconds=1))
+    consultation.closes_at = now
+    consultation.save(update_fields=["opens_at", "closes_at"])
+    return True
 
 
 def rounds_announce_opened() -> int:
-    """Announce every round whose opening time has come (periodic)."""
-    pending = ConsultationRound.objects.open_now().filter(opening_notified_at__isnull=True)
-    return sum(round_announce_if_open(consultation=r) for r in pending)
+    """Periodic: announce the rounds that are open, to whoever has not been told
+    yet (new rounds, networks added since, e-mails that failed). Returns how
+    many rounds were opened since the last run."""
+    opened = 0
+    for consultation in ConsultationRound.objects.open_now():
+        opened += consultation.opening_notified_at is None
+        round_announce_if_open(consultation=consultation)
+    return opened
 
 
 # --- Feedback ----------------------------------------------------------------

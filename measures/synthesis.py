@@ -91,8 +91,9 @@ def by_territory(rows, code_key: str, name_key: str) -> list[dict]:
     ]
 
 
-def obstacles(rows) -> list[dict]:
-    total = sum(row["count"] for row in rows)
+def obstacles(rows, feedback_total: int) -> list[dict]:
+    """Each obstacle category with the share of feedback that ticked it (several may be ticked)."""
+    total = feedback_total
     return [
         {
             "value": row["category"],

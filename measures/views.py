@@ -7,7 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +37,7 @@ def _get_feedback_for_user(request, pk: int, permission: str = "measures.view_fe
         Feedback.objects.select_related("measure", "network", "territory", "author", "round", "responded_by"), pk=pk
     )
     if not request.user.has_perm("measures.view_feedback", feedback):
-        raise PermissionDenied
+        raise Http404
     if permission != "measures.view_feedback" and not request.user.has_perm(permission, feedback):
         raise PermissionDenied
     return feedback
@@ -86,7 +86,7 @@ class MeasureSynthesis:
 
     @cached_property
     def obstacles(self):
-        return synthesis.obstacles(self.submitted.obstacle_counts())
+        return synthesis.obstacles(self.submitted.obstacle_counts(), self.distribution.total)
 
     @cached_property
     def latest(self):
@@ -305,16 +305,20 @@ class SynthesisPage:
 
     @cached_property
     def roadmap(self):
-        return self.round.roadmap if self.round else Roadmap.objects.first()
+        """The roadmap named in the matrix caption: the round's, or the only one."""
+        if self.round:
+            return self.round.roadmap
+        roadmaps = list(Roadmap.objects.all()[:2])
+        return roadmaps[0] if len(roadmaps) == 1 else None
 
     @cached_property
     def measures(self):
-        measures = self.round.measures.all() if self.round else Measure.objects.filter(roadmap=self.roadmap)
+        measures = self.round.measures.all() if self.round else Measure.objects.all()
         for name, lookup in (("programme", "programme"), ("measure", "pk"), ("measure_status", "status")):
             if self.criteria.get(name):
                 value = self.criteria[name]
                 measures = measures.filter(**{lookup: getattr(value, "pk", value)})
-        return list(measures.select_related("programme").order_by("number"))
+        return list(measures.select_related("programme").order_by("roadmap", "number"))
 
     @cached_property
     def distribution(self):
@@ -343,7 +347,7 @@ class SynthesisPage:
 
     @cached_property
     def obstacles(self):
-        return synthesis.obstacles(self.feedback.obstacle_counts())
+        return synthesis.obstacles(self.feedback.obstacle_counts(), self.distribution.total)
 
     @cached_property
     def map(self):

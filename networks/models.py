@@ -72,6 +72,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_full_name(self):
         return self.full_name or self.email
 
+    @property
+    def public_name(self) -> str:
+        """The name shown to other members: never the e-mail address, which is a contact detail."""
+        return self.full_name or str(_("Personne sans nom renseigné"))
+
     def get_short_name(self):
         return self.get_full_name()
 
@@ -123,12 +128,11 @@ class TerritoryQuerySet(models.QuerySet):
         """The given territories and everything below them (départements,
         communes, neighbourhoods: at most three levels down)."""
         ids = [t.pk for t in territories]
-        return self.filter(
-            models.Q(pk__in=ids)
-            | models.Q(parent__in=ids)
-            | models.Q(parent__parent__in=ids)
-            | models.Q(parent__parent__parent__in=ids)
-        )
+        below = models.Q(pk__in=ids) | models.Q(parent__in=ids) | models.Q(parent__parent__in=ids)
+        below |= models.Q(parent__parent__parent__in=ids)
+        # A neighbourhood hangs from its département; it also lies in the communes it spans.
+        below |= models.Q(level=Territory.Level.QPV, communes__in=ids)
+        return self.filter(pk__in=self.filter(below).values("pk"))
 
 
 class Territory(models.Model):

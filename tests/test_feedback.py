@@ -48,7 +48,7 @@ def test_drafts_stay_private_to_their_author(client, alice, bob, network_a, meas
         measure=measure, network=network_a, author=alice, status=Feedback.Status.DRAFT, submitted_at=None
     )
     client.force_login(bob)
-    assert client.get(draft.get_absolute_url()).status_code == 403
+    assert client.get(draft.get_absolute_url()).status_code == 404
     assert draft.get_absolute_url() not in client.get(reverse("measures:feedback_list")).content.decode()
     synthesis = client.get(reverse("measures:synthesis")).content.decode()
     assert "Aucun retour transmis" in synthesis
@@ -230,3 +230,32 @@ def test_the_response_email_is_sent_once_when_the_task_runs_twice(staff, alice, 
     assert send_feedback_response_email(feedback.pk) is True
     assert send_feedback_response_email(feedback.pk) is False
     assert len(mail.outbox) == 1
+
+
+def test_a_member_of_a_commune_may_choose_the_priority_neighbourhoods_it_spans(client, alice, network_a, measure):
+    departement = TerritoryFactory(level="departement", code="69", name="Rhône")
+    commune = TerritoryFactory(level="commune", code="69256", name="Vaulx-en-Velin")
+    commune.parent = departement
+    commune.save()
+    qpv = TerritoryFactory(level="qpv", code="QN06901M", name="Grande Île")
+    qpv.parent = departement
+    qpv.save()
+    qpv.communes.set([commune])
+    Membership.objects.filter(user=alice).update(territory=commune)
+    client.force_login(alice)
+    write(client, measure, network=network_a.pk, territory=qpv.pk)
+    feedback = Feedback.objects.get()
+    assert feedback.territory == qpv and feedback.departement == departement
+
+
+def test_other_members_never_see_an_authors_email_address(client, bob, network_a, measure):
+    nameless = UserFactory(email="sans.nom@alpha.example", full_name="")
+    MembershipFactory(user=nameless, network=network_a)
+    feedback = FeedbackFactory(measure=measure, network=network_a, author=nameless)
+    client.force_login(bob)
+    body = client.get(feedback.get_absolute_url()).content.decode()
+    assert "sans.nom@alpha.example" not in body
+    assert "Personne sans nom renseigné" in body
+    assert (
+        "sans.nom@alpha.example" not in client.get(reverse("networks:detail", args=[network_a.slug])).content.decode()
+    )

@@ -52,6 +52,8 @@ def test_staff_change_the_status_in_the_admin_and_the_timeline_follows(admin_cli
         "owner": "",
         "updates-TOTAL_FORMS": "0",
         "updates-INITIAL_FORMS": "0",
+        "updates-2-TOTAL_FORMS": "0",
+        "updates-2-INITIAL_FORMS": "0",
     }
     refused = admin_client.post(url, {**data, "status": "implemented"})
     assert refused.status_code == 200 and "ne peut pas passer" in refused.content.decode()
@@ -59,6 +61,12 @@ def test_staff_change_the_status_in_the_admin_and_the_timeline_follows(admin_cli
     measure.refresh_from_db()
     assert measure.status == "in_progress"
     assert measure.updates.get().new_status == "in_progress"
+    # Saving again, with the history shown read-only, leaves the history as it was.
+    data["updates-INITIAL_FORMS"] = data["updates-TOTAL_FORMS"] = "1"
+    data["updates-0-id"], data["updates-0-measure"] = measure.updates.get().pk, measure.pk
+    assert admin_client.post(url, {**data, "status": "in_progress", "indicators": "Contrats signés"}).status_code == 302
+    entry = measure.updates.get()
+    assert (entry.kind, entry.old_status, entry.new_status) == ("status", "planned", "in_progress")
 
 
 def test_the_measure_page_shows_its_timeline(client, staff, measure):

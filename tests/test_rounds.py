@@ -136,3 +136,45 @@ def test_people_outside_the_invited_networks_do_not_see_the_round(client, open_r
     outsider = UserFactory()
     client.force_login(outsider)
     assert client.get(open_round.get_absolute_url()).status_code == 404
+
+
+def test_networks_invited_after_the_opening_are_told_too(
+    alice, bob, network_b, measure, network_a, django_capture_on_commit_callbacks
+):
+    consultation = RoundFactory(measures=[measure], networks=[network_a])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.round_announce_if_open(consultation=consultation)
+    assert [m.to for m in mail.outbox] == [["alice@alpha.example"]]
+    consultation.networks.add(network_b)
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_open_rounds()
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@alpha.example", "bob@beta.example"]
+
+
+def test_closing_an_upcoming_round_means_it_never_opens(upcoming_round):
+    assert services.round_close_now(consultation=upcoming_round) is True
+    upcoming_round.refresh_from_db()
+    assert upcoming_round.state == "closed"
+    assert services.round_open_now(consultation=upcoming_round) is False
+    assert services.round_close_now(consultation=upcoming_round) is False
+
+
+def test_the_dashboard_lists_only_drafts_that_can_still_be_finished(client, alice, network_a, measure, open_round):
+    from measures.models import Feedback
+
+    in_round = FeedbackFactory(
+        measure=measure, network=network_a, author=alice, round=open_round, status=Feedback.Status.DRAFT
+    )
+    continuous = FeedbackFactory(measure=measure, network=network_a, author=alice, status=Feedback.Status.DRAFT)
+    services.round_close_now(consultation=open_round)
+    client.force_login(alice)
+    body = client.get(reverse("dashboard")).content.decode()
+    assert reverse("measures:feedback_edit", args=[continuous.pk]) in body
+    assert reverse("measures:feedback_edit", args=[in_round.pk]) not in body
+
+
+def test_upcoming_rounds_are_not_offered_as_a_filter(client, alice, upcoming_round, open_round):
+    client.force_login(alice)
+    body = client.get(reverse("measures:synthesis")).content.decode()
+    assert "Consultation d&#x27;automne" in body or "Consultation d'automne" in body
+    assert "Consultation de printemps" not in body

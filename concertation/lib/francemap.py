@@ -143,13 +143,17 @@ def colour_for(value: float, maximum: float) -> str:
 
 
 def legend(maximum: float, *, percent: bool) -> list[tuple[str, str]]:
-    """(colour, range label) for each step of the scale."""
-    step = maximum / len(SCALE) if maximum else 0
+    """(colour, range label) for each step of the scale, by the rule of colour_for:
+    step i holds the values above i/5 of the maximum, up to (i+1)/5 of it."""
+    steps = len(SCALE)
     entries = []
     for index, colour in enumerate(SCALE):
-        low, high = index * step, (index + 1) * step
+        low, high = maximum * index / steps, maximum * (index + 1) / steps
         if percent:
-            entries.append((colour, f"{round(low)} – {round(high)} %"))
-        else:
-            entries.append((colour, f"{math.floor(low) + (1 if index else 0)} – {math.ceil(high)}" if maximum else "0"))
+            entries.append((colour, f"{'> ' if index else ''}{round(low)} – {round(high)} %"))
+            continue
+        first, last = math.floor(low) + 1, math.floor(high)
+        if first > last:
+            continue  # no whole number of feedback falls in this step
+        entries.append((colour, str(first) if first == last else f"{first} – {last}"))
     return entries

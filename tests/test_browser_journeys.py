@@ -124,3 +124,30 @@ def test_an_invited_person_creates_their_account_from_the_link(page, live_server
     page.get_by_role("button", name="Créer mon compte").click()
     expect(page.get_by_text("Bienvenue dans le réseau Ville & Banlieue.")).to_be_visible()
     expect(page.get_by_role("heading", name="Mon tableau de bord")).to_be_visible()
+
+
+def test_the_design_system_script_runs_under_the_content_security_policy(page, live_server):
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(live_server.url + "/")
+    # The DSFR script marks the page once it has started.
+    expect(page.locator("html")).to_have_attribute("data-fr-js", "true")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_the_admin_works_under_the_content_security_policy(page, live_server, password):
+    from tests.factories import MeasureFactory
+
+    UserFactory(email="agent@anct.example", is_staff=True, is_superuser=True)
+    measure = MeasureFactory(number=9, title="Emplois francs")
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(live_server.url + "/admin/")
+    page.get_by_label("Courriel").fill("agent@anct.example")
+    page.locator("#id_password").fill(password)
+    page.get_by_role("button", name="Se connecter").last.click()
+    page.goto(f"{live_server.url}/admin/measures/measure/{measure.pk}/change/")
+    expect(page.get_by_role("heading", name="Emplois francs")).to_be_visible()
+    page.goto(live_server.url + "/admin/measures/consultationround/add/")
+    expect(page.locator("#id_measures_from")).to_be_visible()  # the two-list selector is built by script
+    assert not [e for e in errors if "Content Security Policy" in e], errors

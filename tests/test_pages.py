@@ -65,3 +65,10 @@ def test_the_english_catalogue_translates_every_string():
     catalogue = polib.pofile(str(Path(__file__).resolve().parent.parent / "locale/en/LC_MESSAGES/django.po"))
     assert [entry.msgid for entry in catalogue.untranslated_entries()] == []
     assert [entry.msgid for entry in catalogue.fuzzy_entries()] == []
+
+
+def test_pages_forbid_foreign_and_inline_scripts(client):
+    policy = client.get(reverse("home"))["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]

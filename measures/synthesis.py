@@ -1,11 +1,15 @@
-"""Shapes the aggregated rows of the synthesis into tables.
+"""The synthesis of feedback: grouped counts from SQL, shaped into tables.
 
-Every function here takes rows that SQL already grouped and counted
+The functions take rows that SQL already grouped and counted
 (``FeedbackQuerySet.count_by``): no query, no loop over feedback.
+``FeedbackSummary`` runs those grouped queries, each when first read, so a
+page whose content is cached runs none.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+from django.utils.functional import cached_property
 
 from measures.models import Assessment, ObstacleCategory
 from networks.models import Network
@@ -117,3 +121,33 @@ def matrix(rows, measures, families) -> list[dict]:
         }
         for measure in measures
     ]
+
+
+class FeedbackSummary:
+    """The distributions of a set of submitted feedback, each computed when first read."""
+
+    def __init__(self, feedback):
+        self.feedback = feedback
+
+    @cached_property
+    def distribution(self) -> Distribution:
+        return distribution(self.feedback.assessment_counts())
+
+    @cached_property
+    def families(self) -> list[dict]:
+        return by_family(self.feedback.count_by("network__family", "assessment"))
+
+    @cached_property
+    def regions(self) -> list[dict]:
+        return by_territory(
+            self.feedback.count_by("region__code", "region__name", "assessment"), "region__code", "region__name"
+        )
+
+    @cached_property
+    def departements(self) -> list[dict]:
+        rows = self.feedback.count_by("departement__code", "departement__name", "assessment")
+        return by_territory(rows, "departement__code", "departement__name")
+
+    @cached_property
+    def obstacles(self) -> list[dict]:
+        return obstacles(self.feedback.obstacle_counts(), self.distribution.total)

@@ -59,38 +59,16 @@ def measure_list(request):
     )
 
 
-class MeasureSynthesis:
-    """What the networks say of one measure, computed only when first read."""
+class MeasureSynthesis(synthesis.FeedbackSummary):
+    """What the networks say of one measure, and its timeline, computed when first read."""
 
     def __init__(self, measure: Measure):
+        super().__init__(Feedback.objects.submitted().filter(measure=measure))
         self.measure = measure
-        self.submitted = Feedback.objects.submitted().filter(measure=measure)
-
-    @cached_property
-    def distribution(self):
-        return synthesis.distribution(self.submitted.assessment_counts())
-
-    @cached_property
-    def families(self):
-        return synthesis.by_family(self.submitted.count_by("network__family", "assessment"))
-
-    @cached_property
-    def regions(self):
-        rows = self.submitted.count_by("region__code", "region__name", "assessment")
-        return synthesis.by_territory(rows, "region__code", "region__name")
-
-    @cached_property
-    def departements(self):
-        rows = self.submitted.count_by("departement__code", "departement__name", "assessment")
-        return synthesis.by_territory(rows, "departement__code", "departement__name")
-
-    @cached_property
-    def obstacles(self):
-        return synthesis.obstacles(self.submitted.obstacle_counts(), self.distribution.total)
 
     @cached_property
     def latest(self):
-        return list(self.submitted.select_related("network", "territory", "round").order_by("-submitted_at")[:10])
+        return list(self.feedback.select_related("network", "territory", "round").order_by("-submitted_at")[:10])
 
     @cached_property
     def timeline(self):
@@ -287,13 +265,13 @@ def feedback_export(request):
 MAP_MODES = {"count": None, **{value: value for value in Assessment.values}}
 
 
-class SynthesisPage:
+class SynthesisPage(synthesis.FeedbackSummary):
     """The synthesis of the filtered feedback; each part is computed when first read."""
 
     def __init__(self, request):
         self.request = request
         self.filter = _filtered_feedback(request)
-        self.feedback = self.filter.qs
+        super().__init__(self.filter.qs)
         valid = self.filter.is_bound and self.filter.form.is_valid()
         self.criteria = self.filter.form.cleaned_data if valid else {}
         mode = request.GET.get("carte", "count")
@@ -321,33 +299,11 @@ class SynthesisPage:
         return list(measures.select_related("programme").order_by("roadmap", "number"))
 
     @cached_property
-    def distribution(self):
-        return synthesis.distribution(self.feedback.assessment_counts())
-
-    @cached_property
     def matrix(self):
         rows = self.feedback.count_by("measure_id", "network__family", "assessment")
         return synthesis.matrix(rows, self.measures, [value for value, _label in Network.Family.choices])
 
     family_labels = [label for _value, label in Network.Family.choices]
-
-    @cached_property
-    def families(self):
-        return synthesis.by_family(self.feedback.count_by("network__family", "assessment"))
-
-    @cached_property
-    def regions(self):
-        rows = self.feedback.count_by("region__code", "region__name", "assessment")
-        return synthesis.by_territory(rows, "region__code", "region__name")
-
-    @cached_property
-    def departements(self):
-        rows = self.feedback.count_by("departement__code", "departement__name", "assessment")
-        return synthesis.by_territory(rows, "departement__code", "departement__name")
-
-    @cached_property
-    def obstacles(self):
-        return synthesis.obstacles(self.feedback.obstacle_counts(), self.distribution.total)
 
     @cached_property
     def map(self):

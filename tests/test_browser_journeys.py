@@ -6,7 +6,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from networks.models import Membership
+from networks.models import Membership, Territory
 from tests.factories import MembershipFactory, NetworkFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,11 +60,14 @@ def test_a_wrong_password_is_explained_and_the_address_kept(page, live_server):
 
 
 def test_a_representative_submits_feedback_and_finds_it_in_the_synthesis(page, live_server, password):
+    from networks.services import territories_load_reference
     from tests.factories import MeasureFactory, RoundFactory
 
+    territories_load_reference()
+    seine_saint_denis = Territory.objects.get(level="departement", code="93")
     network = NetworkFactory(name="Inter-réseaux DSU", acronym="IRDSU", slug="irdsu")
     person = UserFactory(email="sacha@irdsu.example", full_name="Sacha Terrain")
-    MembershipFactory(user=person, network=network, role=Membership.Role.REPRESENTATIVE)
+    MembershipFactory(user=person, network=network, role=Membership.Role.REPRESENTATIVE, territory=seine_saint_denis)
     measure = MeasureFactory(number=9, title="Emplois francs")
     RoundFactory(title="Consultation d'automne", measures=[measure], networks=[network])
 
@@ -83,6 +86,7 @@ def test_a_representative_submits_feedback_and_finds_it_in_the_synthesis(page, l
     page.locator("label", has_text=re.compile("^Ne fonctionne pas$")).click()
     page.get_by_label("Freins rencontrés").fill("Les employeurs ne connaissent pas l'aide.")
     page.locator("label", has_text="Information des habitants").click()
+    page.get_by_label("Territoire concerné").select_option(label="Seine-Saint-Denis (93)")
     page.get_by_role("button", name="Transmettre").click()
 
     expect(page.get_by_text("Votre retour a été transmis")).to_be_visible()
@@ -93,6 +97,8 @@ def test_a_representative_submits_feedback_and_finds_it_in_the_synthesis(page, l
     matrix_row = page.locator("table.portal-matrix tr", has_text="9. Emplois francs")
     expect(matrix_row).to_contain_text("Ne fonctionne pas")
     expect(matrix_row).to_contain_text("1 retour")
+    # The map links the département to its feedback (and is checked by axe-core above).
+    expect(page.locator("svg.france-map a[href*='departement=93']")).to_have_count(1)
     assert_accessible(page)
     matrix_row.get_by_role("link", name="Ne fonctionne pas").click()
     expect(page.get_by_text("1 retour transmis")).to_be_visible()

@@ -118,7 +118,8 @@ def render_map(areas: dict[str, Area], *, title: str, description: str, empty_fi
             shape = format_html('<a href="{}" aria-label="{}">{}</a>', area.url, label, shape)
         shapes.append(shape)
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" class="france-map" role="img" '
+        # A group, not an image: the départements inside are links.
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" class="france-map" role="group" '
         'aria-labelledby="map-title map-desc"><title id="map-title">{}</title><desc id="map-desc">{}</desc>'
         "{}{}</svg>",
         WIDTH,

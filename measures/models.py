@@ -69,18 +69,6 @@ def transition_allowed(current: str, new: str) -> bool:
     return new == current or new in ALLOWED_TRANSITIONS.get(current, set())
 
 
-class MeasureQuerySet(models.QuerySet):
-    def with_feedback_counts(self):
-        submitted = Q(feedback__status=Feedback.Status.SUBMITTED)
-        return self.annotate(
-            feedback_count=Count("feedback", filter=submitted),
-            **{
-                f"{value}_count": Count("feedback", filter=submitted & Q(feedback__assessment=value))
-                for value in Assessment.values
-            },
-        )
-
-
 class Measure(models.Model):
     roadmap = models.ForeignKey(
         Roadmap, verbose_name=_("feuille de route"), on_delete=models.CASCADE, related_name="measures"
@@ -105,8 +93,6 @@ class Measure(models.Model):
         related_name="+",
         limit_choices_to={"is_staff": True},
     )
-
-    objects = MeasureQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("mesure")
@@ -266,6 +252,13 @@ class FeedbackQuerySet(models.QuerySet):
     # Aggregations for the synthesis: each is one GROUP BY query.
     def count_by(self, *fields):
         return self.order_by().values(*fields).annotate(count=Count("id"))
+
+    def assessment_counts_by_measure(self, measure_ids) -> dict[int, dict[str, int]]:
+        """``{measure id: {assessment: count}}`` for the given measures, in one grouped query."""
+        counts: dict[int, dict[str, int]] = {}
+        for row in self.filter(measure_id__in=measure_ids).count_by("measure_id", "assessment"):
+            counts.setdefault(row["measure_id"], {})[row["assessment"]] = row["count"]
+        return counts
 
     def assessment_counts(self) -> dict[str, int]:
         return {row["assessment"]: row["count"] for row in self.count_by("assessment")}

@@ -123,29 +123,55 @@ def matrix(rows, measures, families) -> list[dict]:
     ]
 
 
+def regroup(rows, keys: tuple[str, ...]) -> list[dict]:
+    """Rows counted by finer groups, summed up to ``keys`` + assessment (no query)."""
+    totals: dict = defaultdict(int)
+    for row in rows:
+        totals[(*(row[key] for key in keys), row["assessment"])] += row["count"]
+    return [
+        {**dict(zip(keys, group[:-1], strict=True)), "assessment": group[-1], "count": count}
+        for group, count in totals.items()
+    ]
+
+
 class FeedbackSummary:
-    """The distributions of a set of submitted feedback, each computed when first read."""
+    """The distributions of a set of submitted feedback, each computed when first read.
+
+    Two grouped queries feed every table: by measure and network family, and
+    by région and département; the coarser tables add their groups up.
+    """
 
     def __init__(self, feedback):
         self.feedback = feedback
 
     @cached_property
-    def distribution(self) -> Distribution:
-        return distribution(self.feedback.assessment_counts())
+    def by_measure_and_family(self) -> list[dict]:
+        return list(self.feedback.count_by("measure_id", "network__family", "assessment"))
 
     @cached_property
-    def families(self) -> list[dict]:
-        return by_family(self.feedback.count_by("network__family", "assessment"))
-
-    @cached_property
-    def regions(self) -> list[dict]:
-        return by_territory(
-            self.feedback.count_by("region__code", "region__name", "assessment"), "region__code", "region__name"
+    def by_place(self) -> list[dict]:
+        return list(
+            self.feedback.count_by(
+                "region__code", "region__name", "departement__code", "departement__name", "assessment"
+            )
         )
 
     @cached_property
+    def distribution(self) -> Distribution:
+        return distribution({row["assessment"]: row["count"] for row in regroup(self.by_measure_and_family, ())})
+
+    @cached_property
+    def families(self) -> list[dict]:
+        return by_family(regroup(self.by_measure_and_family, ("network__family",)))
+
+    @cached_property
+    def regions(self) -> list[dict]:
+        rows = regroup(self.by_place, ("region__code", "region__name"))
+        return by_territory(rows, "region__code", "region__name")
+
+    @cached_property
     def departements(self) -> list[dict]:
-        rows = self.feedback.count_by("departement__code", "departement__name", "assessment")
+        rows = regroup(self.by_place, ("departement__code", "departement__name"))
         return by_territory(rows, "departement__code", "departement__name")
 
     @cached_property

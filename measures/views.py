@@ -43,15 +43,27 @@ def _get_feedback_for_user(request, pk: int, permission: str = "measures.view_fe
     return feedback
 
 
+def _measure_page(measure_filter, number, *, with_counts: bool):
+    """A page of measures; for signed-in people, each with the counts of its submitted feedback."""
+    page = Paginator(measure_filter.qs, MEASURES_PER_PAGE).get_page(number)
+    if with_counts:
+        measures = list(page.object_list)
+        counts = Feedback.objects.submitted().assessment_counts_by_measure([m.pk for m in measures])
+        for measure in measures:
+            measure.feedback_summary = synthesis.distribution(counts.get(measure.pk, {}))
+        page.object_list = measures
+    return page
+
+
 def measure_list(request):
     if not _roadmap_is_visible(request):
         return redirect_to_login(request.get_full_path())
     measures = Measure.objects.select_related("programme").order_by("number")
-    if request.user.is_authenticated:
-        measures = measures.with_feedback_counts()
     # Lazy: nothing is queried when the template finds the content in its cache.
     measure_filter = SimpleLazyObject(lambda: MeasureFilter(request.GET or None, queryset=measures))
-    page = SimpleLazyObject(lambda: Paginator(measure_filter.qs, MEASURES_PER_PAGE).get_page(request.GET.get("page")))
+    page = SimpleLazyObject(
+        lambda: _measure_page(measure_filter, request.GET.get("page"), with_counts=request.user.is_authenticated)
+    )
     return render(
         request,
         "measures/measure_list.html",
@@ -300,8 +312,8 @@ class SynthesisPage(synthesis.FeedbackSummary):
 
     @cached_property
     def matrix(self):
-        rows = self.feedback.count_by("measure_id", "network__family", "assessment")
-        return synthesis.matrix(rows, self.measures, [value for value, _label in Network.Family.choices])
+        families = [value for value, _label in Network.Family.choices]
+        return synthesis.matrix(self.by_measure_and_family, self.measures, families)
 
     family_labels = [label for _value, label in Network.Family.choices]
 

@@ -147,3 +147,16 @@ def test_a_csv_import_refuses_a_forbidden_status_change(staff):
             roadmap=measure.roadmap, text="programme;numero;titre;statut\n3;9;X;En cours\n", author=staff
         )
     assert "ne peut pas passer de « Abandonnée » à « En cours »" in str(rejected.value.errors[0])
+
+
+def test_signed_in_people_see_the_feedback_counts_of_each_measure(client, alice, network_a, measure):
+    from tests.factories import FeedbackFactory
+
+    FeedbackFactory(measure=measure, network=network_a, assessment="works")
+    FeedbackFactory(measure=measure, network=network_a, assessment="does_not_work")
+    FeedbackFactory(measure=measure, network=network_a, assessment="works", status="draft", submitted_at=None)
+    client.force_login(alice)
+    row = client.get(reverse("measures:list")).content.decode().split("Emplois francs")[1].split("</tr>")[0]
+    assert "<td>2</td><td>1 / 0 / 1</td>" in row
+    client.logout()
+    assert "1 / 0 / 1" not in client.get(reverse("measures:list")).content.decode()

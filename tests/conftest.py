@@ -28,6 +28,9 @@ def _unit_test_settings(settings):
     from django.core.cache import cache
 
     cache.clear()  # local-memory caches outlive a settings change
+    from django.utils import translation
+
+    translation.activate("fr")  # a request in English must not leak into the next test
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PORTAL_BASE_URL = "http://testserver"
     yield

@@ -72,3 +72,12 @@ def test_pages_forbid_foreign_and_inline_scripts(client):
     assert "script-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_french_content_is_marked_as_french_in_the_english_interface(client, alice, network_a):
+    client.force_login(alice)
+    french = client.get(reverse("networks:detail", args=[network_a.slug])).content.decode()
+    assert "<h1>Réseau Alpha</h1>" in french
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    english = client.get(reverse("networks:detail", args=[network_a.slug])).content.decode()
+    assert '<h1 lang="fr">Réseau Alpha</h1>' in english

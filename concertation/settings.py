@@ -255,7 +255,6 @@ LOGGING = {
 PORTAL = {
     "name": "Concertation",
     "tagline": _("La concertation continue avec les réseaux de la politique de la ville"),
-    "ministry_lines": ["Agence nationale", "de la cohésion", "des territoires"],
     # "none" until an RGAA audit has been carried out: no audit, no compliance claim.
     "accessibility_status": env_str("ACCESSIBILITY_STATUS", "none"),
     "accessibility_statement_date": env_str("ACCESSIBILITY_STATEMENT_DATE", "25 novembre 2026"),

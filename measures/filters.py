@@ -79,9 +79,3 @@ class FeedbackFilter(django_filters.FilterSet):
             "departement",
             "assessment",
         ]
-
-    @property
-    def active_filters(self) -> bool:
-        return (
-            self.is_bound and any(value for value in self.form.cleaned_data.values()) if self.form.is_valid() else False
-        )

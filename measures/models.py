@@ -260,9 +260,6 @@ class FeedbackQuerySet(models.QuerySet):
             counts.setdefault(row["measure_id"], {})[row["assessment"]] = row["count"]
         return counts
 
-    def assessment_counts(self) -> dict[str, int]:
-        return {row["assessment"]: row["count"] for row in self.count_by("assessment")}
-
     def obstacle_counts(self):
         return (
             FeedbackObstacle.objects.filter(feedback__in=self.order_by().values("pk"))
@@ -270,12 +267,6 @@ class FeedbackQuerySet(models.QuerySet):
             .annotate(count=Count("id"))
             .order_by("-count", "category")
         )
-
-    def visible_to(self, user):
-        """Submitted feedback for everyone signed in; drafts and withdrawn ones to their author (and staff)."""
-        if user.is_staff:
-            return self
-        return self.filter(Q(status=Feedback.Status.SUBMITTED) | Q(author=user))
 
 
 class Feedback(models.Model):

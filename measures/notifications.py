@@ -7,19 +7,18 @@ workers at once, sends each message once.
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from concertation.lib.emails import send_templated_email
+from concertation.lib.emails import absolute_url, send_templated_email
 from measures.models import ConsultationRound, Feedback, Measure, RoundNotice
 from measures.services import FILING_ROLES
 from networks.models import Membership
 
 
-def _recipients(consultation: ConsultationRound, network_ids):
+def _recipients(network_ids):
     return (
         Membership.objects.active()
         .filter(network_id__in=network_ids, role__in=FILING_ROLES, user__is_active=True)
@@ -46,7 +45,7 @@ def _send_notice(*, consultation, kind, membership, due_on, template, context) -
 
 
 def _round_link(consultation) -> str:
-    return settings.PORTAL_BASE_URL + reverse("measures:round_detail", args=[consultation.pk])
+    return absolute_url(reverse("measures:round_detail", args=[consultation.pk]))
 
 
 def deliver_round_opening(*, round_id: int) -> int:
@@ -57,7 +56,7 @@ def deliver_round_opening(*, round_id: int) -> int:
     measures = list(consultation.measures.order_by("number"))
     due_on = timezone.localdate(consultation.closes_at)
     sent = 0
-    for membership in _recipients(consultation, consultation.networks.values("pk")):
+    for membership in _recipients(consultation.networks.values("pk")):
         sent += _send_notice(
             consultation=consultation,
             kind=RoundNotice.Kind.OPENING,
@@ -92,7 +91,7 @@ def deliver_due_reminders(*, now=None) -> int:
             continue
         missing = networks_missing_answers(consultation)
         due_on = timezone.localdate(consultation.closes_at)
-        for membership in _recipients(consultation, list(missing)):
+        for membership in _recipients(list(missing)):
             sent += _send_notice(
                 consultation=consultation,
                 kind=RoundNotice.Kind.REMINDER,
@@ -118,7 +117,7 @@ def deliver_feedback_response(*, feedback_id: int) -> bool:
         send_templated_email(
             template="feedback_response",
             to=[feedback.author.email],
-            context={"feedback": feedback, "link": settings.PORTAL_BASE_URL + feedback.get_absolute_url()},
+            context={"feedback": feedback, "link": absolute_url(feedback.get_absolute_url())},
         )
         feedback.response_notified_at = timezone.now()
         feedback.save(update_fields=["response_notified_at"])

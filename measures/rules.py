@@ -38,5 +38,4 @@ def still_files_for_the_network(user, feedback):
 rules.add_perm("measures.view_feedback", is_staff | (is_signed_in & is_submitted) | is_feedback_author)
 rules.add_perm("measures.change_feedback", is_feedback_author & is_still_editable & still_files_for_the_network)
 rules.add_perm("measures.respond_feedback", is_staff)
-rules.add_perm("measures.view_synthesis", is_signed_in)
 rules.add_perm("measures.view_response_rates", is_staff)

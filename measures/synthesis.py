@@ -1,7 +1,7 @@
 """The synthesis of feedback: grouped counts from SQL, shaped into tables.
 
 The functions take rows that SQL already grouped and counted
-(``FeedbackQuerySet.count_by``): no query, no loop over feedback.
+(``FeedbackQuerySet.count_by``) and run no query.
 ``FeedbackSummary`` runs those grouped queries, each when first read, so a
 page whose content is cached runs none.
 """
@@ -17,13 +17,6 @@ from networks.models import Network
 ASSESSMENT_ORDER = list(Assessment.values)
 # On a tie the least favourable assessment wins, so that problems show; "too early" loses ties.
 TIE_BREAK_ORDER = [Assessment.DOES_NOT_WORK, Assessment.PARTLY, Assessment.WORKS, Assessment.TOO_EARLY]
-# DSFR illustrative colours, from "works" to "does not work"; "too early" is neutral.
-ASSESSMENT_COLOURS = {
-    Assessment.WORKS: "#18753c",
-    Assessment.PARTLY: "#b34000",
-    Assessment.DOES_NOT_WORK: "#ce0500",
-    Assessment.TOO_EARLY: "#666666",
-}
 
 
 @dataclass
@@ -59,7 +52,6 @@ class Distribution:
                 "label": str(Assessment(value).label),
                 "count": self.counts.get(value, 0),
                 "share": round(100 * self.counts.get(value, 0) / total) if total else 0,
-                "colour": ASSESSMENT_COLOURS[value],
             }
             for value in ASSESSMENT_ORDER
         ]
@@ -97,13 +89,12 @@ def by_territory(rows, code_key: str, name_key: str) -> list[dict]:
 
 def obstacles(rows, feedback_total: int) -> list[dict]:
     """Each obstacle category with the share of feedback that ticked it (several may be ticked)."""
-    total = feedback_total
     return [
         {
             "value": row["category"],
             "label": ObstacleCategory(row["category"]).label,
             "count": row["count"],
-            "share": round(100 * row["count"] / total) if total else 0,
+            "share": round(100 * row["count"] / feedback_total) if feedback_total else 0,
         }
         for row in rows
     ]
@@ -137,8 +128,9 @@ def regroup(rows, keys: tuple[str, ...]) -> list[dict]:
 class FeedbackSummary:
     """The distributions of a set of submitted feedback, each computed when first read.
 
-    Two grouped queries feed every table: by measure and network family, and
-    by région and département; the coarser tables add their groups up.
+    Two grouped queries feed the assessment tables (by measure and network
+    family, and by région and département; the coarser tables add their
+    groups up) and a third counts the obstacle categories.
     """
 
     def __init__(self, feedback):

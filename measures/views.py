@@ -274,7 +274,7 @@ def feedback_export(request):
     return response
 
 
-MAP_MODES = {"count": None, **{value: value for value in Assessment.values}}
+MAP_MODES = {"count", *Assessment.values}
 
 
 class SynthesisPage(synthesis.FeedbackSummary):

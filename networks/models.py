@@ -264,7 +264,8 @@ class InvitationQuerySet(models.QuerySet):
 
 
 class Invitation(models.Model):
-    """An invitation for a person without an account to join a network.
+    """An invitation to join a network: for a person without an account, or
+    for one with an account whose consent a coordinator asks.
 
     The link sent by e-mail carries a signed token naming this row and its key;
     it expires after ``INVITATION_MAX_AGE_DAYS`` and works once.

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from concertation.lib.emails import send_templated_email
+from concertation.lib.emails import absolute_url, send_templated_email
 from networks.models import Invitation, Membership, User
 from networks.tokens import make_invitation_token
 
@@ -30,9 +30,7 @@ def deliver_invitation(*, invitation_id: int, key: str) -> bool:
         )
         if invitation is None:
             return False
-        link = settings.PORTAL_BASE_URL + reverse(
-            "networks:accept_invitation", args=[make_invitation_token(invitation)]
-        )
+        link = absolute_url(reverse("networks:accept_invitation", args=[make_invitation_token(invitation)]))
         send_templated_email(
             template="invitation",
             to=[invitation.email],
@@ -68,7 +66,7 @@ def deliver_membership_added(*, membership_id: int, inviter_id: int | None) -> b
                 "membership": membership,
                 "network": membership.network,
                 "inviter": User.objects.filter(pk=inviter_id).first() if inviter_id else None,
-                "link": settings.PORTAL_BASE_URL + reverse("dashboard"),
+                "link": absolute_url(reverse("dashboard")),
             },
         )
         membership.notified_at = timezone.now()

@@ -1,4 +1,4 @@
-from concertation.lib.francemap import SCALE, Area, colour_for, departement_names, legend, render_map
+from concertation.lib.francemap import SCALE, Area, colour_for, departement_shapes, legend, render_map
 
 
 def test_the_legend_says_which_counts_each_colour_stands_for():
@@ -12,7 +12,7 @@ def test_the_legend_says_which_counts_each_colour_stands_for():
 
 
 def test_every_departement_is_drawn_overseas_included_and_labels_are_escaped():
-    names = departement_names()
+    names = departement_shapes()[1]
     assert len(names) == 101 and names["976"] == "Mayotte"
     svg = render_map(
         {"93": Area(fill="#000091", label="<b>3</b>", url="/retours/?departement=93")}, title="T", description="D"

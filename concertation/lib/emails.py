@@ -6,14 +6,15 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 
-def send_templated_email(*, template: str, to: list[str], context: dict, language: str | None = None) -> None:
-    """Render ``emails/<template>/{subject.txt,body.txt,body.html}`` and send it.
+def absolute_url(path: str) -> str:
+    """A link for an e-mail: workers have no request to build it from."""
+    return settings.PORTAL_BASE_URL + path
 
-    ``language`` renders the message in the recipient's language rather than
-    the one active in the worker.
-    """
-    context = {"PORTAL": settings.PORTAL, "portal_url": settings.PORTAL_BASE_URL, **context}
-    with translation.override(language or settings.LANGUAGE_CODE):
+
+def send_templated_email(*, template: str, to: list[str], context: dict) -> None:
+    """Render ``emails/<template>/{subject.txt,body.txt,body.html}`` in French and send it."""
+    context = {"PORTAL": settings.PORTAL, **context}
+    with translation.override(settings.LANGUAGE_CODE):
         subject = render_to_string(f"emails/{template}/subject.txt", context)
         text_body = render_to_string(f"emails/{template}/body.txt", context)
         html_body = render_to_string(f"emails/{template}/body.html", context)

@@ -89,14 +89,10 @@ def departement_shapes() -> tuple[dict[str, str], dict[str, str], list[tuple[str
     return paths, names, frames
 
 
-def departement_names() -> dict[str, str]:
-    return departement_shapes()[1]
-
-
 EMPTY_FILL = "#ffffff"
 
 
-def render_map(areas: dict[str, Area], *, title: str, description: str, empty_fill: str = EMPTY_FILL) -> SafeString:
+def render_map(areas: dict[str, Area], *, title: str, description: str) -> SafeString:
     """The SVG of France with each département filled, titled and linked as ``areas`` says."""
     paths, names, frames = departement_shapes()
     frame_markup = format_html_join(
@@ -111,7 +107,7 @@ def render_map(areas: dict[str, Area], *, title: str, description: str, empty_fi
         shape = format_html(
             '<path d="{}" fill="{}" class="map-area"><title>{}</title></path>',
             path,
-            area.fill if area else empty_fill,
+            area.fill if area else EMPTY_FILL,
             label,
         )
         if area and area.url:

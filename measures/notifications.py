@@ -14,14 +14,14 @@ from django.utils import timezone
 
 from concertation.lib.emails import absolute_url, send_templated_email
 from measures.models import ConsultationRound, Feedback, Measure, RoundNotice
-from measures.services import FILING_ROLES
 from networks.models import Membership
 
 
 def _recipients(network_ids):
     return (
         Membership.objects.active()
-        .filter(network_id__in=network_ids, role__in=FILING_ROLES, user__is_active=True)
+        .filing()
+        .filter(network_id__in=network_ids, user__is_active=True)
         .select_related("user", "network")
     )
 

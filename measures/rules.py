@@ -24,15 +24,7 @@ def is_still_editable(user, feedback):
 
 @rules.predicate
 def still_files_for_the_network(user, feedback):
-    return (
-        Membership.objects.active()
-        .filter(
-            user=user,
-            network_id=feedback.network_id,
-            role__in=(Membership.Role.COORDINATOR, Membership.Role.REPRESENTATIVE),
-        )
-        .exists()
-    )
+    return Membership.objects.active().filing().filter(user=user, network_id=feedback.network_id).exists()
 
 
 rules.add_perm("measures.view_feedback", is_staff | (is_signed_in & is_submitted) | is_feedback_author)

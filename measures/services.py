@@ -249,13 +249,11 @@ def rounds_announce_opened() -> int:
 
 # --- Feedback ----------------------------------------------------------------
 
-FILING_ROLES = (Membership.Role.COORDINATOR, Membership.Role.REPRESENTATIVE)
-
 
 def networks_user_may_file_for(user: User):
     """Networks for which ``user`` may write feedback."""
     return Network.objects.active().filter(
-        memberships__user=user, memberships__is_active=True, memberships__role__in=FILING_ROLES
+        pk__in=Membership.objects.active().filing().filter(user=user).values("network")
     )
 
 
@@ -277,11 +275,11 @@ class FeedbackContent:
     territory: Territory | None = None
 
 
-def _check_may_file(
+def _check_round_and_territory(
     *, author: User, measure: Measure, network: Network, consultation: ConsultationRound | None, territory
 ):
-    if not networks_user_may_file_for(author).filter(pk=network.pk).exists():
-        raise PermissionDenied
+    """Round feedback: the round open, the measure and the network part of it;
+    the territory one of the author's."""
     if consultation is not None:
         if not consultation.is_open():
             raise ValidationError(
@@ -332,7 +330,9 @@ def feedback_create(
     content: FeedbackContent,
     submit: bool,
 ) -> Feedback:
-    _check_may_file(
+    if not networks_user_may_file_for(author).filter(pk=network.pk).exists():
+        raise PermissionDenied
+    _check_round_and_territory(
         author=author, measure=measure, network=network, consultation=consultation, territory=content.territory
     )
     feedback = Feedback(author=author, measure=measure, network=network, round=consultation)
@@ -347,9 +347,10 @@ def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent
         .select_related("round", "network", "measure")
         .get(pk=feedback.pk)
     )
+    # The permission covers authorship, the round still open and the filing role.
     if not actor.has_perm("measures.change_feedback", feedback):
         raise PermissionDenied
-    _check_may_file(
+    _check_round_and_territory(
         author=actor,
         measure=feedback.measure,
         network=feedback.network,

@@ -219,6 +219,10 @@ class MembershipQuerySet(models.QuerySet):
     def coordinators(self):
         return self.filter(role=Membership.Role.COORDINATOR)
 
+    def filing(self):
+        """Memberships whose holder may write feedback in the network's name."""
+        return self.filter(role__in=(Membership.Role.COORDINATOR, Membership.Role.REPRESENTATIVE))
+
 
 class Membership(models.Model):
     """A person's place in a network: role and territory."""

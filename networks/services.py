@@ -103,7 +103,8 @@ def invitation_send(
     return InvitationOutcome(kind="invited", invitation=invitation)
 
 
-def _membership_add(*, user, network, role, territory, inviter) -> InvitationOutcome:
+def _membership_activate(*, user, network, role, territory) -> Membership:
+    """Create the membership, or bring an ended one back with its new role."""
     membership, created = Membership.objects.get_or_create(
         user=user, network=network, defaults={"role": role, "territory": territory}
     )
@@ -112,6 +113,11 @@ def _membership_add(*, user, network, role, territory, inviter) -> InvitationOut
         membership.role, membership.territory = role, territory
         membership.started_on, membership.notified_at = timezone.localdate(), None
         membership.save()
+    return membership
+
+
+def _membership_add(*, user, network, role, territory, inviter) -> InvitationOutcome:
+    membership = _membership_activate(user=user, network=network, role=role, territory=territory)
     tasks.send_membership_added_email.delay_on_commit(membership.pk, inviter.pk)
     return InvitationOutcome(kind="added", membership=membership)
 
@@ -138,11 +144,7 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> Acceptanc
         except IntegrityError:
             # Another invitation to the same address was accepted at the same moment.
             user, existing_account = User.objects.get(email__iexact=invitation.email), True
-    Membership.objects.update_or_create(
-        user=user,
-        network=invitation.network,
-        defaults={"role": invitation.role, "territory": invitation.territory, "is_active": True, "ended_on": None},
-    )
+    _membership_activate(user=user, network=invitation.network, role=invitation.role, territory=invitation.territory)
     invitation.accepted_at, invitation.accepted_by = timezone.now(), user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     return AcceptanceOutcome(user=user, network=invitation.network, existing_account=existing_account)

@@ -159,19 +159,24 @@ def feedback_edit(request, pk):
     )
 
 
-@login_required
-def feedback_detail(request, pk):
-    feedback = _get_feedback_for_user(request, pk)
-    context = {
+def _feedback_detail_context(request, feedback, response_form=None) -> dict:
+    can_respond = (
+        request.user.has_perm("measures.respond_feedback", feedback) and feedback.status == Feedback.Status.SUBMITTED
+    )
+    return {
         "feedback": feedback,
         "categories": [row.get_category_display() for row in feedback.obstacle_rows.all()],
         "can_change": request.user.has_perm("measures.change_feedback", feedback),
-        "can_respond": request.user.has_perm("measures.respond_feedback", feedback)
-        and feedback.status == Feedback.Status.SUBMITTED,
+        "can_respond": can_respond,
+        "response_form": response_form
+        or (ResponseForm(initial={"response": feedback.response}) if can_respond else None),
     }
-    if context["can_respond"]:
-        context["response_form"] = ResponseForm(initial={"response": feedback.response})
-    return render(request, "measures/feedback_detail.html", context)
+
+
+@login_required
+def feedback_detail(request, pk):
+    feedback = _get_feedback_for_user(request, pk)
+    return render(request, "measures/feedback_detail.html", _feedback_detail_context(request, feedback))
 
 
 @login_required
@@ -199,10 +204,7 @@ def feedback_respond(request, pk):
             messages.success(request, _("Réponse enregistrée ; l'auteur du retour est prévenu par courriel."))
             return redirect(feedback)
     return render(
-        request,
-        "measures/feedback_detail.html",
-        {"feedback": feedback, "can_respond": True, "response_form": form, "categories": []},
-        status=400,
+        request, "measures/feedback_detail.html", _feedback_detail_context(request, feedback, form), status=400
     )
 
 

@@ -172,10 +172,7 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 @transaction.atomic
 def membership_deactivate(*, actor: User, membership: Membership) -> None:
     """Take a person out of a network; their account and past contributions stay."""
-    if not actor.has_perm("networks.manage_members", membership.network):
-        raise PermissionDenied
-    if membership.user_id == actor.pk and not actor.is_staff:
-        # A coordinator leaving by mistake would lose the right to come back.
+    if not actor.has_perm("networks.deactivate_membership", membership):
         raise PermissionDenied
     membership.is_active, membership.ended_on = False, timezone.localdate()
     membership.save(update_fields=["is_active", "ended_on"])

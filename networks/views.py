@@ -95,7 +95,7 @@ def deactivate_member(request, slug, membership_id):
     membership = get_object_or_404(
         Membership.objects.active().select_related("user", "network"), pk=membership_id, network=network
     )
-    if membership.user_id == request.user.pk and not request.user.is_staff:
+    if not request.user.has_perm("networks.deactivate_membership", membership):
         raise PermissionDenied
     if request.method == "POST":
         services.membership_deactivate(actor=request.user, membership=membership)

@@ -192,3 +192,22 @@ def test_the_pages_run_the_same_number_of_queries_whatever_the_data_size(
     _grow(measures + [MeasureFactory() for _ in range(4)], [*networks, NetworkFactory()], territories, 60)
     large = [_count_queries(client, url, params) for url, params in urls]
     assert large == small
+
+
+def test_feedback_follows_its_territory_when_the_territory_moves(alice, network_a, measure, territories):
+    from networks.models import Territory
+
+    commune = Territory.objects.create(level="commune", code="93066", name="Saint-Denis", parent=territories["93"])
+    item = feedback(measure, network_a, "works", None, author=alice)
+    item.territory = commune
+    item.departement, item.region = commune.departement_and_region()
+    item.save()
+    commune.parent = territories["95"]
+    commune.save()
+    item.refresh_from_db()
+    assert item.departement.code == "95"
+    other_region = Territory.objects.get(level="region", code="84")
+    territories["95"].parent = other_region
+    territories["95"].save()
+    item.refresh_from_db()
+    assert item.region == other_region

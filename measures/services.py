@@ -4,8 +4,6 @@ Each use case is one function in a transaction; e-mails are queued on commit.
 Rule violations raise ``ValidationError`` with a message for the person.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,8 +26,8 @@ from measures.models import (
     Roadmap,
     transition_allowed,
 )
+from networks.imports import ImportRejected, RowError, read_table
 from networks.models import Membership, Network, Territory, User
-from networks.services import ImportRejected, RowError
 
 # --- Measures and their timeline ---------------------------------------------
 
@@ -104,36 +102,22 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
     Measures are matched on their number. All or nothing: any bad line raises
     ImportRejected listing every bad line, and nothing is written.
     """
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text), delimiter=";" if first_line.count(";") >= first_line.count(",") else ",")
-    header = [title.strip().lower() for title in next(reader, [])]
-    positions = {
-        key: i for i, title in enumerate(header) for key, aliases in _MEASURE_COLUMNS.items() if title in aliases
-    }
-    missing = [name for name in ("programme", "number", "title") if name not in positions]
-    if missing:
-        raise ImportRejected([RowError(1, _("colonnes obligatoires absentes : programme, numero, titre."))])
-
+    lines = read_table(
+        text, columns=_MEASURE_COLUMNS, required={"programme": "programme", "number": "numero", "title": "titre"}
+    )
     programmes = {p.title.lower(): p for p in roadmap.programmes.all()}
     programmes.update({str(p.position): p for p in roadmap.programmes.all()})
     existing = {m.number: m for m in roadmap.measures.all()}
     rows, errors, seen = [], [], {}
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-
-        def cell(name, values=values):
-            index = positions.get(name)
-            return values[index].strip() if index is not None and index < len(values) else ""
-
+    for cell in lines:
+        line = cell.number
         problems = []
-        programme = programmes.get(cell("programme").lower())
+        programme = programmes.get(cell["programme"].lower())
         if programme is None:
             problems.append(
-                _("programme « %(value)s » inconnu dans cette feuille de route.") % {"value": cell("programme")}
+                _("programme « %(value)s » inconnu dans cette feuille de route.") % {"value": cell["programme"]}
             )
-        number = cell("number")
+        number = cell["number"]
         if not number.isdigit() or not 0 < int(number) < 1000:
             problems.append(_("numéro « %(value)s » invalide (nombre entier de 1 à 999).") % {"value": number})
         elif int(number) in seen:
@@ -143,16 +127,16 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
             )
         else:
             seen[int(number)] = line
-        title = cell("title")
+        title = cell["title"]
         if not title:
             problems.append(_("intitulé manquant."))
         elif len(title) > 300:
             problems.append(_("intitulé trop long (300 caractères au plus)."))
         status = None
-        if cell("status"):
-            status = _status_from(cell("status"))
+        if cell["status"]:
+            status = _status_from(cell["status"])
             if status is None:
-                problems.append(_("statut « %(value)s » inconnu.") % {"value": cell("status")})
+                problems.append(_("statut « %(value)s » inconnu.") % {"value": cell["status"]})
             elif number.isdigit() and int(number) in existing:
                 current = existing[int(number)].status
                 if not transition_allowed(current, status):
@@ -161,9 +145,9 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
                         % {"old": MeasureStatus(current).label, "new": MeasureStatus(status).label}
                     )
         for name in ("summary", "indicators"):
-            if len(cell(name)) > TEXT_MAX_LENGTH:
+            if len(cell[name]) > TEXT_MAX_LENGTH:
                 problems.append(_("texte trop long (%(max)s caractères au plus).") % {"max": TEXT_MAX_LENGTH})
-        if len(cell("lead_ministry")) > 200:
+        if len(cell["lead_ministry"]) > 200:
             problems.append(_("ministère trop long (200 caractères au plus)."))
         if problems:
             errors.extend(RowError(line, p) for p in problems)
@@ -178,8 +162,8 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
     for number, programme, title, cell, status in rows:
         fields = {"programme": programme, "title": title}
         for name in ("summary", "lead_ministry", "indicators"):
-            if name in positions:
-                fields[name] = cell(name)
+            if cell.has(name):
+                fields[name] = cell[name]
         measure = existing.get(number)
         if measure is None:
             Measure.objects.create(roadmap=roadmap, number=number, status=status or MeasureStatus.PLANNED, **fields)

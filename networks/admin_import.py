@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
 from networks.forms import CsvUploadForm
-from networks.services import ImportRejected, decode_upload
+from networks.imports import ImportRejected, decode_upload
 
 
 class CsvImportMixin:

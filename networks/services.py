@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from networks import tasks
+from networks.imports import ImportRejected, RowError, read_table
 from networks.models import (
     Invitation,
     Membership,
@@ -27,24 +28,6 @@ from networks.models import (
     normalize_email_address,
 )
 from networks.tokens import read_invitation_token
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-    def __str__(self):
-        return _("Ligne %(line)s : %(message)s") % {"line": self.line, "message": self.message}
-
-
-class ImportRejected(Exception):
-    """A file had bad lines: nothing was written. ``errors`` lists every one."""
-
-    def __init__(self, errors: list[RowError]):
-        super().__init__(f"{len(errors)} line(s) rejected")
-        self.errors = errors
-
 
 # --- Invitations -----------------------------------------------------------
 
@@ -198,37 +181,6 @@ _ROLE_ALIASES = {
     },
     Membership.Role.OBSERVER: {"observer", "observateur", "observatrice"},
 }
-MAX_IMPORT_LINES = 2000
-
-
-def decode_upload(raw: bytes) -> str:
-    """Text of an uploaded CSV file in UTF-8 (with or without BOM)."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportRejected(
-            [RowError(1, _("le fichier n'est pas encodé en UTF-8 ; enregistrez-le au format « CSV UTF-8 »."))]
-        ) from exc
-
-
-def _csv_reader(text: str) -> csv.reader:
-    first_line = text.split("\n", 1)[0]
-    if first_line.lower().startswith("sep=") and len(first_line.strip()) > 4:
-        # Excel may write a first line "sep=;" naming the separator.
-        delimiter = first_line.strip()[4]
-    else:
-        delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
-    return csv.reader(io.StringIO(text), delimiter=delimiter)
-
-
-def _map_header(header: list[str]) -> dict[str, int]:
-    positions = {}
-    for index, title in enumerate(header):
-        cleaned = title.strip().lower()
-        for key, aliases in _COLUMN_ALIASES.items():
-            if cleaned in aliases:
-                positions[key] = index
-    return positions
 
 
 def _find_network(value: str) -> Network | None:
@@ -280,55 +232,30 @@ class BulkInvitationResult:
 
 
 def _parse_invitation_rows(*, inviter: User, text: str) -> list[_InvitationRow]:
-    reader = _csv_reader(text)
-    header = next(reader, None)
-    if header and header[0].lower().startswith("sep="):
-        header = next(reader, None)
-    if not header:
-        raise ImportRejected([RowError(1, _("le fichier est vide."))])
-    positions = _map_header(header)
-    required = {"email": "email", "network": "reseau", "role": "role"}
-    missing = [title for name, title in required.items() if name not in positions]
-    if missing:
-        raise ImportRejected(
-            [RowError(1, _("colonnes obligatoires absentes : %(columns)s.") % {"columns": ", ".join(missing)})]
-        )
-
+    lines = read_table(text, columns=_COLUMN_ALIASES, required={"email": "email", "network": "reseau", "role": "role"})
     rows, errors, seen = [], [], {}
     # Looked up once per file, not once per line.
     networks: dict[str, Network | None] = {}
     allowed: dict[int, bool] = {}
     territories: dict[str, tuple] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in values):
-            continue
-        if len(rows) + len(errors) >= MAX_IMPORT_LINES:
-            errors.append(
-                RowError(line, _("trop de lignes (%(max)s au plus par fichier).") % {"max": MAX_IMPORT_LINES})
-            )
-            break
-
-        def cell(name, values=values):
-            index = positions.get(name)
-            return values[index].strip() if index is not None and index < len(values) else ""
-
+    for cell in lines:
+        line = cell.number
         problems = []
-        email = normalize_email_address(cell("email"))
+        email = normalize_email_address(cell["email"])
         try:
             validate_email(email)
         except ValidationError:
-            problems.append(_("adresse électronique « %(email)s » invalide.") % {"email": cell("email")})
+            problems.append(_("adresse électronique « %(email)s » invalide.") % {"email": cell["email"]})
         network = None
-        if not cell("network"):
+        if not cell["network"]:
             problems.append(_("réseau manquant."))
         else:
-            key = cell("network").lower()
+            key = cell["network"].lower()
             if key not in networks:
-                networks[key] = _find_network(cell("network"))
+                networks[key] = _find_network(cell["network"])
             network = networks[key]
             if network is None:
-                problems.append(_("réseau « %(network)s » inconnu.") % {"network": cell("network")})
+                problems.append(_("réseau « %(network)s » inconnu.") % {"network": cell["network"]})
             else:
                 if network.pk not in allowed:
                     allowed[network.pk] = inviter.has_perm("networks.invite_member", network)
@@ -337,22 +264,22 @@ def _parse_invitation_rows(*, inviter: User, text: str) -> list[_InvitationRow]:
                         _("vous ne pouvez pas inviter dans le réseau « %(network)s ».") % {"network": network.name}
                     )
                     network = None
-        role = _find_role(cell("role"))
-        if not cell("role"):
+        role = _find_role(cell["role"])
+        if not cell["role"]:
             problems.append(_("rôle manquant (coordinateur, représentant ou observateur)."))
         elif role is None:
             problems.append(
-                _("rôle « %(role)s » inconnu (coordinateur, représentant ou observateur).") % {"role": cell("role")}
+                _("rôle « %(role)s » inconnu (coordinateur, représentant ou observateur).") % {"role": cell["role"]}
             )
         territory = None
-        if cell("territory"):
-            key = cell("territory").lower()
+        if cell["territory"]:
+            key = cell["territory"].lower()
             if key not in territories:
-                territories[key] = find_territory(cell("territory"))
+                territories[key] = find_territory(cell["territory"])
             territory, problem = territories[key]
             if problem:
                 problems.append(problem)
-        full_name = cell("name")
+        full_name = cell["name"]
         if len(full_name) > 150:
             problems.append(_("nom trop long (150 caractères au plus)."))
         if network is not None and email:

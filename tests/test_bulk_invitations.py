@@ -4,6 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from networks import services
+from networks.imports import ImportRejected
 from networks.models import Invitation, Membership
 from tests.factories import TerritoryFactory
 
@@ -66,7 +67,7 @@ def test_one_bad_line_writes_nothing_and_every_error_is_listed(
 def test_an_ambiguous_territory_code_asks_for_the_level(staff, network_a):
     TerritoryFactory(level="region", code="93", name="Provence-Alpes-Côte d'Azur")
     TerritoryFactory(level="departement", code="93", name="Seine-Saint-Denis")
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         services.invitations_import_csv(
             inviter=staff, text="email;reseau;role;territoire\na@b.example;alpha;observateur;93\n"
         )
@@ -78,14 +79,14 @@ def test_an_ambiguous_territory_code_asks_for_the_level(staff, network_a):
 
 
 def test_a_coordinator_import_is_limited_to_their_network(coordinator_a, network_b):
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         services.invitations_import_csv(inviter=coordinator_a, text="email;reseau;role\na@b.example;beta;observateur\n")
     assert "vous ne pouvez pas inviter dans le réseau « Réseau Bêta »" in str(rejected.value.errors[0])
     assert not Invitation.objects.exists()
 
 
 def test_missing_columns_are_named(staff):
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         services.invitations_import_csv(inviter=staff, text="nom;courriel\nA;a@b.example\n")
     assert "colonnes obligatoires absentes : reseau, role" in str(rejected.value.errors[0])
 
@@ -98,7 +99,7 @@ def test_the_import_page_is_for_staff_only(client, coordinator_a):
 
 def test_an_excel_separator_line_is_understood_and_empty_cells_are_named(staff, network_a):
     text = "sep=;\nnom;email;reseau;role\nA;a@b.example;;\n"
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         services.invitations_import_csv(inviter=staff, text=text)
     messages = [str(error) for error in rejected.value.errors]
     assert "Ligne 3 : réseau manquant." in messages

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from measures import services
 from measures.models import ALLOWED_TRANSITIONS, Measure, MeasureStatus, MeasureUpdate
+from networks.imports import ImportRejected
 from tests.factories import MeasureFactory, ProgrammeFactory, RoadmapFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,7 +143,7 @@ def test_a_csv_import_with_one_bad_line_writes_nothing(admin_client, measure):
 
 def test_a_csv_import_refuses_a_forbidden_status_change(staff):
     measure = MeasureFactory(number=9, status="abandoned")
-    with pytest.raises(services.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         services.measures_import_csv(
             roadmap=measure.roadmap, text="programme;numero;titre;statut\n3;9;X;En cours\n", author=staff
         )

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from networks import services
+from networks.imports import ImportRejected, decode_upload
 
 
 class Command(BaseCommand):
@@ -18,9 +19,9 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"Fichier introuvable : {path}")
         try:
-            text = services.decode_upload(path.read_bytes())
+            text = decode_upload(path.read_bytes())
             result = services.territories_import_qpv(text=text)
-        except services.ImportRejected as rejected:
+        except ImportRejected as rejected:
             for error in rejected.errors:
                 self.stderr.write(str(error))
             raise CommandError(f"{len(rejected.errors)} problème(s) : aucun quartier importé.") from None

@@ -28,8 +28,9 @@ def _bump() -> None:
 
 
 def bump_data_version(**_signal_kwargs) -> None:
-    """Move the version on now, and again once the transaction commits: a page
-    computed by another request in between, from data not yet committed, is
-    not served after the commit."""
+    """Move the version on after commit, which orphans every page cached
+    before it; and now too, so that reads later in the same transaction, and
+    tests (which roll back instead of committing), never meet a page cached
+    before the write."""
     _bump()
     transaction.on_commit(_bump)

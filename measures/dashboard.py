@@ -17,12 +17,7 @@ def my_feedback_panel(request) -> dict:
         .order_by("closes_at")
         .prefetch_related(Prefetch("measures", queryset=Measure.objects.order_by("number")), "networks")
     )
-    answered = set(
-        Feedback.objects.submitted()
-        .filter(round__in=rounds, network__in=networks)
-        .values_list("round_id", "network_id", "measure_id")
-        .distinct()
-    )
+    answered = Feedback.objects.filter(round__in=rounds, network__in=networks).answered()
     open_rounds = []
     for consultation in rounds:
         invited = [n for n in networks if n in consultation.networks.all()]

@@ -249,6 +249,16 @@ class FeedbackQuerySet(models.QuerySet):
     def submitted(self):
         return self.filter(status=Feedback.Status.SUBMITTED)
 
+    def answered(self) -> set[tuple[int, int, int]]:
+        """(round, network, measure) for which submitted round feedback exists: what was answered."""
+        return set(
+            self.submitted()
+            .filter(round__isnull=False)
+            .order_by()
+            .values_list("round_id", "network_id", "measure_id")
+            .distinct()
+        )
+
     # Aggregations for the synthesis: each is one GROUP BY query.
     def count_by(self, *fields):
         return self.order_by().values(*fields).annotate(count=Count("id"))

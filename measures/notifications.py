@@ -71,9 +71,9 @@ def deliver_round_opening(*, round_id: int) -> int:
 def networks_missing_answers(consultation: ConsultationRound) -> dict[int, list[Measure]]:
     """Invited networks that have not submitted feedback on every measure, with the measures they miss."""
     measures = list(consultation.measures.order_by("number"))
-    answered = set(
-        Feedback.objects.submitted().filter(round=consultation).values_list("network_id", "measure_id").distinct()
-    )
+    answered = {
+        (network, measure) for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
+    }
     return {
         network_id: missing
         for network_id in consultation.networks.values_list("pk", flat=True)

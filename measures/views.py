@@ -1,4 +1,5 @@
 import csv
+from collections import Counter
 
 from django.conf import settings
 from django.contrib import messages
@@ -401,6 +402,10 @@ def round_list(request):
     return render(request, "measures/round_list.html", {"page_obj": page})
 
 
+def _rate(item, answered: int, total: int) -> dict:
+    return {"item": item, "answered": answered, "total": total, "rate": round(100 * answered / total) if total else 0}
+
+
 @login_required
 def round_detail(request, pk):
     consultation = get_object_or_404(
@@ -411,44 +416,21 @@ def round_detail(request, pk):
         pk=pk,
     )
     measures, networks = list(consultation.measures.all()), list(consultation.networks.all())
-    answered = Feedback.objects.submitted().filter(round=consultation)
-    my_networks = list(services.networks_user_may_file_for(request.user).filter(pk__in=[n.pk for n in networks]))
-    mine = set(answered.filter(network__in=my_networks).values_list("network_id", "measure_id").distinct())
+    answered = {
+        (network, measure) for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
+    }
+    my_networks = services.networks_user_may_file_for(request.user).filter(pk__in=[n.pk for n in networks])
     context = {
         "round": consultation,
         "measures": measures,
-        "my_networks": [{"network": n, "todo": [m for m in measures if (n.pk, m.pk) not in mine]} for n in my_networks],
+        "my_networks": [
+            {"network": n, "todo": [m for m in measures if (n.pk, m.pk) not in answered]} for n in my_networks
+        ],
         "can_view_rates": request.user.has_perm("measures.view_response_rates"),
     }
     if context["can_view_rates"]:
-        by_network = dict(
-            answered.order_by()
-            .values("network_id")
-            .annotate(n=Count("measure_id", distinct=True))
-            .values_list("network_id", "n")
-        )
-        by_measure = dict(
-            answered.order_by()
-            .values("measure_id")
-            .annotate(n=Count("network_id", distinct=True))
-            .values_list("measure_id", "n")
-        )
-        context["network_rates"] = [
-            {
-                "network": n,
-                "answered": by_network.get(n.pk, 0),
-                "total": len(measures),
-                "rate": round(100 * by_network.get(n.pk, 0) / len(measures)) if measures else 0,
-            }
-            for n in networks
-        ]
-        context["measure_rates"] = [
-            {
-                "measure": m,
-                "answered": by_measure.get(m.pk, 0),
-                "total": len(networks),
-                "rate": round(100 * by_measure.get(m.pk, 0) / len(networks)) if networks else 0,
-            }
-            for m in measures
-        ]
+        by_network = Counter(network for network, _measure in answered)
+        by_measure = Counter(measure for _network, measure in answered)
+        context["network_rates"] = [_rate(n, by_network[n.pk], len(measures)) for n in networks]
+        context["measure_rates"] = [_rate(m, by_measure[m.pk], len(networks)) for m in measures]
     return render(request, "measures/round_detail.html", context)

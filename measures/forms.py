@@ -34,7 +34,11 @@ class FeedbackForm(forms.Form):
         help_text=_("Un territoire de votre réseau : département, commune ou quartier prioritaire."),
     )
     assessment = forms.ChoiceField(
-        label=_("Sur le terrain, la mesure…"), choices=Assessment.choices, widget=forms.RadioSelect
+        label=_("Sur le terrain, la mesure…"),
+        choices=Assessment.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text=_("Obligatoire pour transmettre ; un brouillon peut attendre."),
     )
     what_works = _text_field(_("Ce qui fonctionne"))
     obstacles = _text_field(_("Freins rencontrés"))
@@ -75,9 +79,17 @@ class FeedbackForm(forms.Form):
         if feedback is not None:
             # Network and round are fixed once the feedback exists.
             del self.fields["network"], self.fields["round"]
-        elif not self.initial.get("round"):
+        if feedback is None and self.initial.get("network") is None and networks.count() == 1:
+            self.initial["network"] = networks.first().pk
+        if feedback is None and not self.initial.get("round"):
             # Most feedback answers an open round: offer the one closing first.
             self.initial["round"] = self.fields["round"].queryset.values_list("pk", flat=True).first()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.data.get("action") == "submit" and not cleaned.get("assessment"):
+            self.add_error("assessment", _("Choisissez une appréciation pour transmettre votre retour."))
+        return cleaned
 
     def content(self) -> FeedbackContent:
         data = self.cleaned_data

@@ -316,7 +316,8 @@ class Feedback(models.Model):
     region = models.ForeignKey(
         Territory, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
     )
-    assessment = models.CharField(_("appréciation"), max_length=20, choices=Assessment.choices)
+    # Empty only on a draft: submitting requires an assessment.
+    assessment = models.CharField(_("appréciation"), max_length=20, choices=Assessment.choices, blank=True)
     what_works = models.TextField(_("ce qui fonctionne"), blank=True, max_length=TEXT_MAX_LENGTH)
     obstacles = models.TextField(_("freins rencontrés"), blank=True, max_length=TEXT_MAX_LENGTH)
     suggestions = models.TextField(_("ajustements proposés"), blank=True, max_length=TEXT_MAX_LENGTH)

@@ -295,6 +295,8 @@ def _write_content(feedback: Feedback, content: FeedbackContent, submit: bool) -
     )
     if submit and feedback.status != Feedback.Status.SUBMITTED:
         feedback.status, feedback.submitted_at = Feedback.Status.SUBMITTED, timezone.now()
+    if feedback.status == Feedback.Status.SUBMITTED and not feedback.assessment:
+        raise ValidationError(_("Choisissez une appréciation pour transmettre votre retour."))
     feedback.full_clean(exclude=["author", "measure", "network", "round"])
     feedback.save()
     categories = set(content.categories) & set(ObstacleCategory.values)

@@ -111,6 +111,9 @@ def _save_feedback(request, form, create):
         if submit
         else _("Brouillon enregistré : vous seul le voyez tant que vous ne l'avez pas transmis."),
     )
+    # Answering a round is a series: back to what it still awaits.
+    if submit and feedback.round_id:
+        return redirect(feedback.round)
     return redirect(feedback)
 
 
@@ -120,8 +123,19 @@ def feedback_create(request, pk):
     measure = get_object_or_404(Measure, pk=pk)
     if not services.networks_user_may_file_for(request.user).exists():
         raise PermissionDenied
-    initial = {"round": request.GET.get("round")} if request.GET.get("round") else None
-    form = FeedbackForm(request.POST or None, user=request.user, measure=measure, initial=initial)
+    initial = {key: request.GET[key] for key in ("round", "network") if request.GET.get(key, "").isdigit()}
+    if request.method == "GET" and {"round", "network"} <= initial.keys():
+        # A draft for this round, network and measure is taken up again rather than duplicated.
+        draft = Feedback.objects.filter(
+            author=request.user,
+            measure=measure,
+            round_id=initial["round"],
+            network_id=initial["network"],
+            status=Feedback.Status.DRAFT,
+        ).first()
+        if draft is not None:
+            return redirect("measures:feedback_edit", pk=draft.pk)
+    form = FeedbackForm(request.POST or None, user=request.user, measure=measure, initial=initial or None)
     if request.method == "POST" and form.is_valid():
         response = _save_feedback(
             request,
@@ -420,11 +434,21 @@ def round_detail(request, pk):
         (network, measure) for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
     }
     my_networks = services.networks_user_may_file_for(request.user).filter(pk__in=[n.pk for n in networks])
+    drafts: dict[int, set[int]] = {}
+    for network_id, measure_id in Feedback.objects.filter(
+        round=consultation, author=request.user, status=Feedback.Status.DRAFT
+    ).values_list("network_id", "measure_id"):
+        drafts.setdefault(network_id, set()).add(measure_id)
     context = {
         "round": consultation,
         "measures": measures,
         "my_networks": [
-            {"network": n, "todo": [m for m in measures if (n.pk, m.pk) not in answered]} for n in my_networks
+            {
+                "network": n,
+                "todo": [m for m in measures if (n.pk, m.pk) not in answered],
+                "drafts": drafts.get(n.pk, set()),
+            }
+            for n in my_networks
         ],
         "can_view_rates": request.user.has_perm("measures.view_response_rates"),
     }

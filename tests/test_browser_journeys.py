@@ -89,8 +89,9 @@ def test_a_representative_submits_feedback_and_finds_it_in_the_synthesis(page, l
     page.get_by_label("Territoire concerné").select_option(label="Seine-Saint-Denis (93)")
     page.get_by_role("button", name="Transmettre").click()
 
+    # Back on the round, which now awaits nothing more from this network.
     expect(page.get_by_text("Votre retour a été transmis")).to_be_visible()
-    expect(page.get_by_text("Les employeurs ne connaissent pas l'aide.")).to_be_visible()
+    expect(page.get_by_text("Votre réseau a répondu sur toutes les mesures de cette consultation.")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Synthèse", exact=True).click()

@@ -259,3 +259,31 @@ def test_other_members_never_see_an_authors_email_address(client, bob, network_a
     assert (
         "sans.nom@alpha.example" not in client.get(reverse("networks:detail", args=[network_a.slug])).content.decode()
     )
+
+
+def test_a_draft_may_wait_for_its_assessment_but_submitting_needs_one(client, alice, network_a, measure):
+    client.force_login(alice)
+    write(client, measure, network=network_a.pk, assessment="", action="draft", obstacles="Notes à compléter")
+    draft = Feedback.objects.get()
+    assert draft.status == Feedback.Status.DRAFT and draft.assessment == ""
+    response = client.post(
+        reverse("measures:feedback_edit", args=[draft.pk]), {"obstacles": "Notes complètes", "action": "submit"}
+    )
+    assert "Choisissez une appréciation pour transmettre votre retour." in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == Feedback.Status.DRAFT
+
+
+def test_answering_a_round_takes_up_the_draft_and_returns_to_the_round(client, alice, network_a, measure, open_round):
+    client.force_login(alice)
+    write(client, measure, network=network_a.pk, round=open_round.pk, action="draft")
+    draft = Feedback.objects.get()
+    round_page = client.get(open_round.get_absolute_url()).content.decode()
+    assert "reprendre le brouillon" in round_page
+    answer = client.get(
+        reverse("measures:feedback_create", args=[measure.pk]), {"round": open_round.pk, "network": network_a.pk}
+    )
+    assert answer["Location"] == reverse("measures:feedback_edit", args=[draft.pk])
+    response = client.post(answer["Location"], {"assessment": "works", "action": "submit"})
+    assert response["Location"] == open_round.get_absolute_url()
+    assert Feedback.objects.get().status == Feedback.Status.SUBMITTED

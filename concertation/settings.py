@@ -6,6 +6,7 @@ Without any environment variable the portal runs on a laptop: SQLite in
 to start without a real ``SECRET_KEY``.
 """
 
+from datetime import date
 from pathlib import Path
 
 import dj_database_url
@@ -175,6 +176,9 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Concertation] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 
+# django-filter: "all" rather than dashes in empty choices.
+FILTERS_EMPTY_CHOICE_LABEL = _("Tous")
+
 # Anonymous visitors may read the roadmap's measures and their status.
 PUBLIC_ROADMAP = env_bool("PUBLIC_ROADMAP", True)
 
@@ -257,7 +261,7 @@ PORTAL = {
     "tagline": _("La concertation continue avec les réseaux de la politique de la ville"),
     # "none" until an RGAA audit has been carried out: no audit, no compliance claim.
     "accessibility_status": env_str("ACCESSIBILITY_STATUS", "none"),
-    "accessibility_statement_date": env_str("ACCESSIBILITY_STATEMENT_DATE", "25 novembre 2026"),
+    "accessibility_statement_date": date.fromisoformat(env_str("ACCESSIBILITY_STATEMENT_DATE", "2026-11-25")),
     "contact_email": env_str("CONTACT_EMAIL", "concertation@portail.example"),
     "dpo_email": env_str("DPO_EMAIL", "dpo@portail.example"),
     "host": env_str("HOSTING_PROVIDER", ""),

@@ -32,6 +32,10 @@ def my_feedback_panel(request) -> dict:
     mine = Feedback.objects.filter(author=user).select_related("measure", "network", "round")
     return {
         "can_file": bool(networks),
+        "awaiting_follow_up": (
+            Feedback.objects.submitted().filter(responded_at__isnull=True).count() if user.is_staff else None
+        ),
+        "sent": mine.filter(status=Feedback.Status.SUBMITTED).order_by("-submitted_at")[:10],
         "open_rounds": open_rounds,
         # Drafts that can still be finished: continuous ones, or in a round still open.
         "drafts": mine.filter(status=Feedback.Status.DRAFT)

@@ -6,10 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from measures.models import Assessment, ConsultationRound, Feedback, Measure, MeasureStatus, Programme
 from networks.models import Network, Territory
 
+ALL = _("Tous")
+
 
 class MeasureFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Recherche"), method="search")
-    programme = django_filters.ModelChoiceFilter(label=_("Programme"), queryset=Programme.objects.all())
+    programme = django_filters.ModelChoiceFilter(
+        empty_label=ALL, label=_("Programme"), queryset=Programme.objects.all()
+    )
     status = django_filters.ChoiceFilter(label=_("État d'avancement"), choices=MeasureStatus.choices)
     lead_ministry = django_filters.ChoiceFilter(label=_("Ministère chef de file"), choices=[])
 
@@ -40,31 +44,40 @@ class FeedbackFilter(django_filters.FilterSet):
     """Filters shared by the synthesis, the feedback list, the map and the CSV export."""
 
     programme = django_filters.ModelChoiceFilter(
-        label=_("Programme"), field_name="measure__programme", queryset=Programme.objects.all()
+        empty_label=ALL, label=_("Programme"), field_name="measure__programme", queryset=Programme.objects.all()
     )
-    measure = django_filters.ModelChoiceFilter(label=_("Mesure"), queryset=Measure.objects.all())
+    measure = django_filters.ModelChoiceFilter(empty_label=ALL, label=_("Mesure"), queryset=Measure.objects.all())
     measure_status = django_filters.ChoiceFilter(
         label=_("État de la mesure"), field_name="measure__status", choices=MeasureStatus.choices
     )
     # Upcoming rounds stay unlisted until they open.
     round = django_filters.ModelChoiceFilter(
-        label=_("Consultation"), queryset=lambda request: ConsultationRound.objects.filter(opens_at__lte=timezone.now())
+        empty_label=ALL,
+        label=_("Consultation"),
+        queryset=lambda request: ConsultationRound.objects.filter(opens_at__lte=timezone.now()),
     )
     family = django_filters.ChoiceFilter(
         label=_("Famille de réseaux"), field_name="network__family", choices=Network.Family.choices
     )
-    network = django_filters.ModelChoiceFilter(label=_("Réseau"), queryset=Network.objects.active())
+    network = django_filters.ModelChoiceFilter(empty_label=ALL, label=_("Réseau"), queryset=Network.objects.active())
     region = django_filters.ModelChoiceFilter(
+        empty_label=ALL,
         label=_("Région"),
         queryset=Territory.objects.filter(level=Territory.Level.REGION).order_by("name"),
         to_field_name="code",
     )
     departement = django_filters.ModelChoiceFilter(
+        empty_label=ALL,
         label=_("Département"),
         queryset=Territory.objects.filter(level=Territory.Level.DEPARTEMENT).order_by("code"),
         to_field_name="code",
     )
     assessment = django_filters.ChoiceFilter(label=_("Appréciation"), choices=Assessment.choices)
+    follow_up = django_filters.ChoiceFilter(
+        label=_("Suite donnée"),
+        choices=[("answered", _("Avec une suite donnée")), ("waiting", _("En attente d'une suite"))],
+        method="filter_follow_up",
+    )
 
     class Meta:
         model = Feedback
@@ -78,4 +91,8 @@ class FeedbackFilter(django_filters.FilterSet):
             "region",
             "departement",
             "assessment",
+            "follow_up",
         ]
+
+    def filter_follow_up(self, queryset, name, value):
+        return queryset.filter(responded_at__isnull=value == "waiting")

@@ -5,7 +5,7 @@ from measures.models import TEXT_MAX_LENGTH, Assessment, ConsultationRound, Feed
 from measures.services import FeedbackContent, networks_user_may_file_for, territories_user_may_choose
 from networks.forms import CsvUploadForm
 
-_TEXT_HELP = _("%(max)s caractères au plus.") % {"max": "5 000"}
+_TEXT_HELP = _("5 000 caractères au plus.")
 
 
 def _text_field(label, help_text=_TEXT_HELP):
@@ -30,7 +30,7 @@ class FeedbackForm(forms.Form):
         label=_("Territoire concerné"),
         queryset=None,
         required=False,
-        empty_label=_("Tout le territoire du réseau"),
+        empty_label=_("Territoire non précisé (tout le réseau)"),
         help_text=_("Un territoire de votre réseau : département, commune ou quartier prioritaire."),
     )
     assessment = forms.ChoiceField(

@@ -7,6 +7,7 @@ Rule violations raise ``ValidationError`` with a message for the person.
 from dataclasses import dataclass
 from datetime import date
 
+import rules
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -334,7 +335,7 @@ def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent
         .get(pk=feedback.pk)
     )
     # The permission covers authorship, the round still open and the filing role.
-    if not actor.has_perm("measures.change_feedback", feedback):
+    if not rules.has_perm("measures.change_feedback", actor, feedback):
         raise PermissionDenied
     _check_round_and_territory(
         author=actor,
@@ -350,7 +351,7 @@ def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent
 @transaction.atomic
 def feedback_withdraw(*, actor: User, feedback: Feedback) -> None:
     feedback = Feedback.objects.select_for_update(of=("self",)).select_related("round").get(pk=feedback.pk)
-    if not actor.has_perm("measures.change_feedback", feedback):
+    if not rules.has_perm("measures.change_feedback", actor, feedback):
         raise PermissionDenied
     feedback.status = Feedback.Status.WITHDRAWN
     feedback.save(update_fields=["status", "updated_at"])
@@ -359,7 +360,7 @@ def feedback_withdraw(*, actor: User, feedback: Feedback) -> None:
 @transaction.atomic
 def feedback_respond(*, responder: User, feedback: Feedback, response: str) -> Feedback:
     """Record the administration's answer ("suite donnée") and tell the author."""
-    if not responder.has_perm("measures.respond_feedback", feedback):
+    if not rules.has_perm("measures.respond_feedback", responder, feedback):
         raise PermissionDenied
     feedback = Feedback.objects.select_for_update().get(pk=feedback.pk)
     if feedback.status != Feedback.Status.SUBMITTED:

@@ -1,6 +1,7 @@
 import csv
 from collections import Counter
 
+import rules
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -37,9 +38,11 @@ def _get_feedback_for_user(request, pk: int, permission: str = "measures.view_fe
     feedback = get_object_or_404(
         Feedback.objects.select_related("measure", "network", "territory", "author", "round", "responded_by"), pk=pk
     )
-    if not request.user.has_perm("measures.view_feedback", feedback):
+    # The rules themselves, without Django's superuser shortcut: even a
+    # superuser does not edit someone else's feedback.
+    if not rules.has_perm("measures.view_feedback", request.user, feedback):
         raise Http404
-    if permission != "measures.view_feedback" and not request.user.has_perm(permission, feedback):
+    if not rules.has_perm(permission, request.user, feedback):
         raise PermissionDenied
     return feedback
 
@@ -176,12 +179,13 @@ def feedback_edit(request, pk):
 
 def _feedback_detail_context(request, feedback, response_form=None) -> dict:
     can_respond = (
-        request.user.has_perm("measures.respond_feedback", feedback) and feedback.status == Feedback.Status.SUBMITTED
+        rules.has_perm("measures.respond_feedback", request.user, feedback)
+        and feedback.status == Feedback.Status.SUBMITTED
     )
     return {
         "feedback": feedback,
         "categories": [row.get_category_display() for row in feedback.obstacle_rows.all()],
-        "can_change": request.user.has_perm("measures.change_feedback", feedback),
+        "can_change": rules.has_perm("measures.change_feedback", request.user, feedback),
         "can_respond": can_respond,
         "response_form": response_form
         or (ResponseForm(initial={"response": feedback.response}) if can_respond else None),
@@ -253,7 +257,7 @@ EXPORT_COLUMNS = [
     ("Mesure", lambda f: f.measure.title),
     ("Réseau", lambda f: f.network.name),
     ("Famille", lambda f: f.network.get_family_display()),
-    ("Territoire", lambda f: str(f.territory) if f.territory else ""),
+    ("Territoire", lambda f: str(f.territory) if f.territory else "Territoire non précisé"),
     ("Consultation", lambda f: f.round.title if f.round else ""),
     ("Appréciation", lambda f: f.get_assessment_display()),
     ("Ce qui fonctionne", lambda f: f.what_works),

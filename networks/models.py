@@ -95,7 +95,7 @@ class Network(models.Model):
     """A network of urban-policy actors consulted by the administration."""
 
     class Family(models.TextChoices):
-        STATE = "state", _("État")
+        STATE = "state", _("Services de l'État")
         ELECTED_OFFICIALS = "elected", _("Élus locaux")
         PROFESSIONALS = "professionals", _("Professionnels")
         RESOURCE_CENTRES = "resource_centres", _("Centres de ressources")

@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import rules
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -155,7 +156,7 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 @transaction.atomic
 def membership_deactivate(*, actor: User, membership: Membership) -> None:
     """Take a person out of a network; their account and past contributions stay."""
-    if not actor.has_perm("networks.deactivate_membership", membership):
+    if not rules.has_perm("networks.deactivate_membership", actor, membership):
         raise PermissionDenied
     membership.is_active, membership.ended_on = False, timezone.localdate()
     membership.save(update_fields=["is_active", "ended_on"])

@@ -1,3 +1,4 @@
+import rules
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -95,7 +96,7 @@ def deactivate_member(request, slug, membership_id):
     membership = get_object_or_404(
         Membership.objects.active().select_related("user", "network"), pk=membership_id, network=network
     )
-    if not request.user.has_perm("networks.deactivate_membership", membership):
+    if not rules.has_perm("networks.deactivate_membership", request.user, membership):
         raise PermissionDenied
     if request.method == "POST":
         services.membership_deactivate(actor=request.user, membership=membership)

@@ -210,7 +210,7 @@ def test_staff_answer_and_the_author_is_told(
     client.force_login(alice)
     assert "Les critères seront assouplis en 2027." in client.get(feedback.get_absolute_url()).content.decode()
     dashboard = client.get(reverse("dashboard")).content.decode()
-    assert dashboard.index("Réponses de l'administration") < dashboard.index(feedback.get_absolute_url())
+    assert feedback.get_absolute_url() in dashboard.split("Réponses de l'administration")[1]
 
 
 def test_only_staff_answer(client, alice, bob, network_a, measure):
@@ -287,3 +287,30 @@ def test_answering_a_round_takes_up_the_draft_and_returns_to_the_round(client, a
     response = client.post(answer["Location"], {"assessment": "works", "action": "submit"})
     assert response["Location"] == open_round.get_absolute_url()
     assert Feedback.objects.get().status == Feedback.Status.SUBMITTED
+
+
+def test_staff_find_the_feedback_awaiting_a_follow_up(client, staff, alice, network_a, measure):
+    waiting = FeedbackFactory(measure=measure, network=network_a, author=alice, obstacles="Sans réponse encore")
+    answered = FeedbackFactory(measure=measure, network=network_a, author=alice, obstacles="Déjà traité")
+    from measures import services
+
+    services.feedback_respond(responder=staff, feedback=answered, response="C'est noté.")
+    client.force_login(staff)
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert "1 retour transmis attend une suite de l&#x27;administration." in dashboard or (
+        "1 retour transmis attend une suite de l'administration." in dashboard
+    )
+    listed = client.get(reverse("measures:feedback_list"), {"follow_up": "waiting"}).content.decode()
+    assert waiting.get_absolute_url() in listed and answered.get_absolute_url() not in listed
+    detail = client.get(waiting.get_absolute_url()).content.decode()
+    assert "Retirer ce retour" not in detail and "Enregistrer la réponse" in detail
+
+
+def test_filters_that_match_nothing_say_so(client, alice, network_a, measure):
+    FeedbackFactory(measure=measure, network=network_a, author=alice, assessment="works")
+    client.force_login(alice)
+    listed = client.get(reverse("measures:feedback_list"), {"assessment": "too_early"}).content.decode()
+    assert "Aucun retour ne correspond à ces filtres." in listed
+    synthesis = client.get(reverse("measures:synthesis"), {"assessment": "too_early"}).content.decode()
+    assert "Aucun retour ne correspond à ces filtres." in synthesis
+    assert "Télécharger les retours filtrés" not in synthesis

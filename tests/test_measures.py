@@ -158,6 +158,6 @@ def test_signed_in_people_see_the_feedback_counts_of_each_measure(client, alice,
     FeedbackFactory(measure=measure, network=network_a, assessment="works", status="draft", submitted_at=None)
     client.force_login(alice)
     row = client.get(reverse("measures:list")).content.decode().split("Emplois francs")[1].split("</tr>")[0]
-    assert "<td>2</td><td>1 / 0 / 1</td>" in row
+    assert "<td>2</td><td>1 / 0 / 1 / 0</td>" in row
     client.logout()
-    assert "1 / 0 / 1" not in client.get(reverse("measures:list")).content.decode()
+    assert "1 / 0 / 1 / 0" not in client.get(reverse("measures:list")).content.decode()

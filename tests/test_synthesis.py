@@ -65,7 +65,7 @@ def test_the_measure_page_shows_the_distribution_by_family_region_and_obstacle(c
     assert '<th scope="row">Fonctionne</th><td>2</td><td>40 %</td>' in body
     assert '<th scope="row">Ne fonctionne pas</th><td>2</td><td>40 %</td>' in body
     assert '<th scope="row">Total</th><td>5</td>' in body
-    assert '<th scope="row">État</th><td>1</td><td>0</td><td>2</td><td>0</td><td>3</td>' in body
+    assert '<th scope="row">Services de l&#x27;État</th><td>1</td><td>0</td><td>2</td><td>0</td><td>3</td>' in body
     assert "Île-de-France (11)</th><td>0</td><td>0</td><td>2</td><td>0</td><td>2</td>" in body
     assert "Seine-Saint-Denis (93)</th><td>0</td><td>0</td><td>2</td><td>0</td><td>2</td>" in body
     assert '<th scope="row">Financement</th><td>2</td><td>40 %</td>' in body  # 2 of 5 feedback

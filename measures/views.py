@@ -397,7 +397,7 @@ def _map(request, departements, mode):
         areas,
         title=title,
         description=_(
-            "Carte de France par département, départements d'outre-mer en encarts. "
+            "Carte de France par département, départements d'outre-mer et Paris avec sa petite couronne en encarts. "
             "Les mêmes chiffres figurent dans le tableau qui suit."
         ),
     )

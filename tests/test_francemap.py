@@ -17,6 +17,6 @@ def test_every_departement_is_drawn_overseas_included_and_labels_are_escaped():
     svg = render_map(
         {"93": Area(fill="#000091", label="<b>3</b>", url="/retours/?departement=93")}, title="T", description="D"
     )
-    assert svg.count("<path") == 101
+    assert svg.count("<path") == 101 + 4  # Paris and its inner ring drawn again, enlarged
     assert 'href="/retours/?departement=93"' in svg
     assert "&lt;b&gt;3&lt;/b&gt;" in svg and "<b>3</b>" not in svg

@@ -18,6 +18,9 @@ from django.utils.safestring import SafeString
 GEOJSON = Path(__file__).resolve().parent / "data" / "departements.geojson"
 WIDTH, HEIGHT = 640, 600
 OVERSEAS = ["971", "972", "973", "974", "976"]
+# Paris and its inner ring, too small to see or to tap on the national map, drawn again enlarged.
+ZOOMED = ["75", "92", "93", "94"]
+_ZOOM_FRAME = (WIDTH - 120, 10, WIDTH - 10, 120)
 _METRO_BOX = (150, 10, WIDTH - 10, HEIGHT - 10)  # x0, y0, x1, y1
 _INSET_SIZE = 100
 _INSET_GAP = 12
@@ -66,8 +69,9 @@ def _fit(rings_by_code: dict[str, list], box, scale_x: float) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def departement_shapes() -> tuple[dict[str, str], dict[str, str], list[tuple[str, tuple[int, int, int, int]]]]:
-    """(path data by code, name by code, inset frames). Computed once per process."""
+def departement_shapes() -> tuple[dict[str, str], dict[str, str], list, dict[str, str]]:
+    """(path data by code, name by code, inset frames, enlarged paths of Paris
+    and its inner ring). Computed once per process."""
     features = json.loads(GEOJSON.read_text(encoding="utf-8"))["features"]
     names = {f["properties"]["code"]: f["properties"]["nom"] for f in features}
     rings = {f["properties"]["code"]: _rings(f["geometry"]) for f in features}
@@ -86,7 +90,12 @@ def departement_shapes() -> tuple[dict[str, str], dict[str, str], list[tuple[str
             )
         )
         frames.append((code, frame))
-    return paths, names, frames
+    x0, y0, x1, y1 = _ZOOM_FRAME
+    zoomed = _fit(
+        {code: rings[code] for code in ZOOMED}, (x0 + 4, y0 + 4, x1 - 4, y1 - 4), math.cos(math.radians(48.85))
+    )
+    frames.append(("paris", _ZOOM_FRAME))
+    return paths, names, frames, zoomed
 
 
 EMPTY_FILL = "#ffffff"
@@ -94,14 +103,14 @@ EMPTY_FILL = "#ffffff"
 
 def render_map(areas: dict[str, Area], *, title: str, description: str) -> SafeString:
     """The SVG of France with each département filled, titled and linked as ``areas`` says."""
-    paths, names, frames = departement_shapes()
+    paths, names, frames, zoomed = departement_shapes()
     frame_markup = format_html_join(
         "",
         '<rect x="{}" y="{}" width="{}" height="{}" class="map-inset" />',
         ((x0, y0, x1 - x0, y1 - y0) for _code, (x0, y0, x1, y1) in frames),
     )
     shapes = []
-    for code, path in paths.items():
+    for code, path in [*paths.items(), *zoomed.items()]:
         area = areas.get(code)
         label = f"{names[code]} ({code})" + (f" : {area.label}" if area else "")
         shape = format_html(

@@ -21,8 +21,9 @@ class InvitationForm(forms.Form):
         required=False,
         max_length=40,
         help_text=_(
-            "Code officiel : département (75), commune (93066), EPCI (SIREN à 9 chiffres) ou quartier (QN09301M). "
-            "Quand un code désigne plusieurs territoires, précisez le niveau : departement:93, region:93."
+            "Nom exact (Vaulx-en-Velin) ou code officiel : département (75), commune (93066), EPCI (SIREN à "
+            "9 chiffres) ou quartier (QN09301M). Quand un code désigne plusieurs territoires, précisez le niveau : "
+            "departement:93, region:93."
         ),
     )
 

@@ -198,13 +198,20 @@ def _find_role(value: str) -> str | None:
 
 
 def find_territory(value: str) -> tuple[Territory | None, str | None]:
-    """A territory from its code, optionally prefixed by its level (``departement:93``)."""
+    """A territory from its code, optionally prefixed by its level
+    (``departement:93``), or from its exact name (``Vaulx-en-Velin``)."""
     value = value.strip()
     level, _sep, code = value.rpartition(":")
     candidates = Territory.objects.filter(code__iexact=code.strip())
     if level:
         candidates = candidates.filter(level=level.strip().lower())
     found = list(candidates[:2])
+    if not found and not level:
+        found = list(Territory.objects.filter(name__iexact=value)[:2])
+        if len(found) > 1:
+            return None, _("plusieurs territoires s'appellent « %(name)s » ; indiquez leur code officiel.") % {
+                "name": value
+            }
     if not found:
         return None, _("territoire « %(code)s » inconnu.") % {"code": value}
     if len(found) > 1:

@@ -250,3 +250,16 @@ def test_a_link_for_an_address_that_now_has_an_account_keeps_its_password(client
     existing.refresh_from_db()
     assert existing.check_password("mot-de-passe-initial-2026")
     assert Membership.objects.filter(user=existing, network=invitation.network).exists()
+
+
+def test_a_territory_can_be_given_by_its_name(client, coordinator_a, network_a, django_capture_on_commit_callbacks):
+    from tests.factories import TerritoryFactory
+
+    vaulx = TerritoryFactory(level="commune", code="69256", name="Vaulx-en-Velin")
+    TerritoryFactory(level="commune", code="01001", name="Sainte-Homonyme")
+    TerritoryFactory(level="commune", code="02002", name="Sainte-Homonyme")
+    client.force_login(coordinator_a)
+    ambiguous = post_invitation(client, network_a, territory_code="Sainte-Homonyme")
+    assert "Plusieurs territoires s&#x27;appellent « Sainte-Homonyme »" in ambiguous.content.decode()
+    post_invitation(client, network_a, territory_code="vaulx-en-velin")
+    assert Invitation.objects.get().territory == vaulx

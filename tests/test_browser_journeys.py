@@ -98,8 +98,9 @@ def test_a_representative_submits_feedback_and_finds_it_in_the_synthesis(page, l
     matrix_row = page.locator("table.portal-matrix tr", has_text="9. Emplois francs")
     expect(matrix_row).to_contain_text("Ne fonctionne pas")
     expect(matrix_row).to_contain_text("1 retour")
-    # The map links the département to its feedback (and is checked by axe-core above).
-    expect(page.locator("svg.france-map a[href*='departement=93']")).to_have_count(1)
+    # The map links the département to its feedback, on the map and in the enlarged
+    # inset of Paris and its inner ring (and axe-core checks both).
+    expect(page.locator("svg.france-map a[href*='departement=93']")).to_have_count(2)
     assert_accessible(page)
     matrix_row.get_by_role("link", name="Ne fonctionne pas").click()
     expect(page.get_by_text("1 retour transmis")).to_be_visible()

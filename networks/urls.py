@@ -9,5 +9,15 @@ urlpatterns = [
     path("reseaux/<slug:slug>/", views.network_detail, name="detail"),
     path("reseaux/<slug:slug>/inviter/", views.invite, name="invite"),
     path("reseaux/<slug:slug>/membres/<int:membership_id>/retirer/", views.deactivate_member, name="deactivate_member"),
+    path(
+        "reseaux/<slug:slug>/invitations/<int:invitation_id>/renvoyer/",
+        views.resend_invitation,
+        name="resend_invitation",
+    ),
+    path(
+        "reseaux/<slug:slug>/invitations/<int:invitation_id>/annuler/",
+        views.cancel_invitation,
+        name="cancel_invitation",
+    ),
     path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
 ]

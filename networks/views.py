@@ -109,6 +109,33 @@ def deactivate_member(request, slug, membership_id):
     return render(request, "networks/deactivate_member.html", {"network": network, "membership": membership})
 
 
+def _get_pending_invitation(request, slug, invitation_id) -> Invitation:
+    network = _get_network_for_user(request, slug, "networks.invite_member")
+    return get_object_or_404(
+        Invitation.objects.pending().select_related("network", "territory"), pk=invitation_id, network=network
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def resend_invitation(request, slug, invitation_id):
+    invitation = _get_pending_invitation(request, slug, invitation_id)
+    services.invitation_resend(inviter=request.user, invitation=invitation)
+    messages.success(request, _("Invitation renvoyée à %(email)s, avec un nouveau lien.") % {"email": invitation.email})
+    return redirect(invitation.network)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel_invitation(request, slug, invitation_id):
+    invitation = _get_pending_invitation(request, slug, invitation_id)
+    if request.method == "POST":
+        services.invitation_revoke(invitation=invitation)
+        messages.success(request, _("L'invitation de %(email)s est annulée.") % {"email": invitation.email})
+        return redirect(invitation.network)
+    return render(request, "networks/cancel_invitation.html", {"invitation": invitation})
+
+
 INVALID_LINK_STATUS = {"invalid": 400, "expired": 410, "used": 410, "revoked": 410}
 
 

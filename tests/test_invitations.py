@@ -263,3 +263,38 @@ def test_a_territory_can_be_given_by_its_name(client, coordinator_a, network_a, 
     assert "Plusieurs territoires s&#x27;appellent « Sainte-Homonyme »" in ambiguous.content.decode()
     post_invitation(client, network_a, territory_code="vaulx-en-velin")
     assert Invitation.objects.get().territory == vaulx
+
+
+def test_a_coordinator_resends_or_cancels_a_pending_invitation(
+    client, coordinator_a, network_a, invitation, django_capture_on_commit_callbacks
+):
+    client.force_login(coordinator_a)
+    old_token = make_invitation_token(invitation)
+    page = client.get(reverse("networks:detail", args=[network_a.slug])).content.decode()
+    assert reverse("networks:resend_invitation", args=[network_a.slug, invitation.pk]) in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("networks:resend_invitation", args=[network_a.slug, invitation.pk]))
+    assert response.status_code == 302
+    assert [m.to for m in mail.outbox] == [["nina@ville.example"]]
+    assert accept(client, old_token).status_code == 400  # the older link no longer works
+    client.force_login(coordinator_a)
+    cancel_url = reverse("networks:cancel_invitation", args=[network_a.slug, invitation.pk])
+    assert "Confirmer l'annulation" in client.get(cancel_url).content.decode()
+    client.post(cancel_url)
+    invitation.refresh_from_db()
+    assert invitation.revoked_at is not None
+
+
+def test_nobody_else_resends_or_cancels_a_networks_invitations(client, alice, invitation, network_a, network_b):
+    other_coordinator = UserFactory()
+    Membership.objects.create(user=other_coordinator, network=network_b, role=Membership.Role.COORDINATOR)
+    for person in (alice, other_coordinator):
+        client.force_login(person)
+        assert (
+            client.post(reverse("networks:resend_invitation", args=[network_a.slug, invitation.pk])).status_code == 403
+        )
+        assert (
+            client.post(reverse("networks:cancel_invitation", args=[network_a.slug, invitation.pk])).status_code == 403
+        )
+    invitation.refresh_from_db()
+    assert invitation.revoked_at is None

@@ -167,7 +167,7 @@ class ConsultationRound(models.Model):
     reminder_days = models.PositiveSmallIntegerField(
         _("relance (jours avant la clôture)"), default=3, help_text=_("0 : pas de relance.")
     )
-    # Set when the opening e-mails were queued: they leave once per round.
+    # When the round was first announced (its e-mails are in the outbox, once per person).
     opening_notified_at = models.DateTimeField(_("ouverture annoncée le"), null=True, blank=True, editable=False)
 
     objects = RoundQuerySet.as_manager()
@@ -196,36 +196,6 @@ class ConsultationRound(models.Model):
         if now < self.opens_at:
             return "upcoming"
         return "open" if now < self.closes_at else "closed"
-
-
-class RoundNotice(models.Model):
-    """An e-mail about a round sent to one person: opening or reminder. The
-    unique constraint makes each notice leave once, however often the task runs."""
-
-    class Kind(models.TextChoices):
-        OPENING = "opening", _("Ouverture")
-        REMINDER = "reminder", _("Relance")
-
-    round = models.ForeignKey(ConsultationRound, on_delete=models.CASCADE, related_name="notices")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
-    # The closing date a reminder was computed for: moving the round's
-    # closing date makes a new reminder due.
-    due_on = models.DateField()
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("courriel de consultation")
-        verbose_name_plural = _("courriels de consultation")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["round", "kind", "network", "due_on", "recipient"], name="round_notice_once"
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} — {self.round} — {self.recipient}"
 
 
 class Assessment(models.TextChoices):
@@ -335,8 +305,6 @@ class Feedback(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # When the author was told of the latest response; a newer response is told again.
-    response_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = FeedbackQuerySet.as_manager()
 

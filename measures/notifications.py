@@ -1,20 +1,20 @@
-"""E-mails about consultation rounds and feedback, each sent at most once.
+"""E-mails about consultation rounds and feedback, written to the outbox.
 
-A notice row is created per recipient (unique), locked while its message is
-sent and marked sent in the same transaction: running a task twice, or two
-workers at once, sends each message once.
+Called by services inside their transaction. Round e-mails carry a
+``once_key``: the opening leaves once per round and person, a reminder once
+per round, network, closing date and person, however often the periodic
+tasks run and whatever is changed on the round in between.
 """
 
-from datetime import timedelta
+from collections import defaultdict
 
-from django.db import transaction
-from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from concertation.lib.emails import absolute_url, send_templated_email
-from measures.models import ConsultationRound, Feedback, Measure, RoundNotice
+from concertation.lib.emails import absolute_url
+from measures.models import ConsultationRound, Feedback, Measure
 from networks.models import Membership
+from outbox.services import Email, email_queue, emails_queue
 
 
 def _recipients(network_ids):
@@ -23,49 +23,41 @@ def _recipients(network_ids):
         .filing()
         .filter(network_id__in=network_ids, user__is_active=True)
         .select_related("user", "network")
+        .order_by("network__name", "pk")
     )
-
-
-def _send_notice(*, consultation, kind, membership, due_on, template, context) -> bool:
-    notice, _created = RoundNotice.objects.get_or_create(
-        round=consultation, kind=kind, network=membership.network, due_on=due_on, recipient=membership.user
-    )
-    with transaction.atomic():
-        locked = RoundNotice.objects.select_for_update().filter(pk=notice.pk, sent_at__isnull=True).first()
-        if locked is None:
-            return False
-        send_templated_email(
-            template=template,
-            to=[membership.user.email],
-            context={"round": consultation, "network": membership.network, "person": membership.user, **context},
-        )
-        locked.sent_at = timezone.now()
-        locked.save(update_fields=["sent_at"])
-    return True
 
 
 def _round_link(consultation) -> str:
     return absolute_url(reverse("measures:round_detail", args=[consultation.pk]))
 
 
-def deliver_round_opening(*, round_id: int) -> int:
-    """Tell every representative and coordinator of the invited networks. Returns how many were sent."""
-    consultation = ConsultationRound.objects.filter(pk=round_id).first()
-    if consultation is None or consultation.opening_notified_at is None:
-        return 0
+def round_opening_emails_queue(*, consultation: ConsultationRound) -> int:
+    """Tell every representative and coordinator of the invited networks, once
+    per person (networks invited since the opening are told on the next call).
+    Returns how many e-mails were queued."""
     measures = list(consultation.measures.order_by("number"))
-    due_on = timezone.localdate(consultation.closes_at)
-    sent = 0
+    networks_of = defaultdict(list)
+    people = {}
     for membership in _recipients(consultation.networks.values("pk")):
-        sent += _send_notice(
-            consultation=consultation,
-            kind=RoundNotice.Kind.OPENING,
-            membership=membership,
-            due_on=due_on,
+        people[membership.user_id] = membership.user
+        networks_of[membership.user_id].append(membership.network.name)
+    emails = [
+        Email(
+            to=person.email,
             template="round_opening",
-            context={"measures": measures, "link": _round_link(consultation)},
+            about=consultation,
+            once_key=f"round:{consultation.pk}:opening:{person.pk}",
+            context={
+                "round": consultation,
+                "person": person,
+                "networks": networks_of[person.pk],
+                "measures": measures,
+                "link": _round_link(consultation),
+            },
         )
-    return sent
+        for person in people.values()
+    ]
+    return len(emails_queue(emails))
 
 
 def networks_missing_answers(consultation: ConsultationRound) -> dict[int, list[Measure]]:
@@ -81,44 +73,34 @@ def networks_missing_answers(consultation: ConsultationRound) -> dict[int, list[
     }
 
 
-def deliver_due_reminders(*, now=None) -> int:
-    """Remind the networks that have not answered, ``reminder_days`` before closing."""
-    now = now or timezone.now()
-    sent = 0
-    rounds = ConsultationRound.objects.open_at(now).filter(reminder_days__gt=0)
-    for consultation in rounds:
-        if consultation.closes_at - timedelta(days=consultation.reminder_days) > now:
-            continue
-        missing = networks_missing_answers(consultation)
-        due_on = timezone.localdate(consultation.closes_at)
-        for membership in _recipients(list(missing)):
-            sent += _send_notice(
-                consultation=consultation,
-                kind=RoundNotice.Kind.REMINDER,
-                membership=membership,
-                due_on=due_on,
-                template="round_reminder",
-                context={"missing": missing[membership.network_id], "link": _round_link(consultation)},
-            )
-    return sent
+def round_reminder_emails_queue(*, consultation: ConsultationRound) -> int:
+    """Remind the people of the networks that have not answered on every measure."""
+    missing = networks_missing_answers(consultation)
+    due_on = timezone.localdate(consultation.closes_at).isoformat()
+    emails = [
+        Email(
+            to=membership.user.email,
+            template="round_reminder",
+            about=consultation,
+            once_key=f"round:{consultation.pk}:reminder:{membership.network_id}:{due_on}:{membership.user_id}",
+            context={
+                "round": consultation,
+                "network": membership.network,
+                "person": membership.user,
+                "missing": missing[membership.network_id],
+                "link": _round_link(consultation),
+            },
+        )
+        for membership in _recipients(list(missing))
+    ]
+    return len(emails_queue(emails))
 
 
-def deliver_feedback_response(*, feedback_id: int) -> bool:
-    with transaction.atomic():
-        feedback = (
-            Feedback.objects.select_for_update(of=("self",))
-            .select_related("author", "measure", "network", "responded_by")
-            .filter(pk=feedback_id, responded_at__isnull=False)
-            .filter(Q(response_notified_at__isnull=True) | Q(response_notified_at__lt=F("responded_at")))
-            .first()
-        )
-        if feedback is None:
-            return False
-        send_templated_email(
-            template="feedback_response",
-            to=[feedback.author.email],
-            context={"feedback": feedback, "link": absolute_url(feedback.get_absolute_url())},
-        )
-        feedback.response_notified_at = timezone.now()
-        feedback.save(update_fields=["response_notified_at"])
-    return True
+def feedback_response_email_queue(*, feedback: Feedback) -> None:
+    """Tell the author that the administration answered their feedback."""
+    email_queue(
+        to=feedback.author.email,
+        template="feedback_response",
+        about=feedback,
+        context={"feedback": feedback, "link": absolute_url(feedback.get_absolute_url())},
+    )

@@ -3,6 +3,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -243,8 +244,6 @@ class Membership(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     started_on = models.DateField(_("depuis le"), default=timezone.localdate)
     ended_on = models.DateField(_("jusqu'au"), null=True, blank=True)
-    # When the person was told by e-mail that they joined; reset on reactivation.
-    notified_at = models.DateTimeField(_("prévenu le"), null=True, blank=True, editable=False)
 
     objects = MembershipQuerySet.as_manager()
 
@@ -292,8 +291,6 @@ class Invitation(models.Model):
     )
     key = models.CharField(max_length=64, default=new_invitation_key, editable=False)
     created_at = models.DateTimeField(_("créée le"), default=timezone.now)
-    email_sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
-    send_attempts = models.PositiveSmallIntegerField(_("tentatives d'envoi"), default=0)
     accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -304,6 +301,8 @@ class Invitation(models.Model):
         related_name="+",
     )
     revoked_at = models.DateTimeField(_("révoquée le"), null=True, blank=True)
+    # Its e-mails in the outbox (each renewal writes a new one).
+    emails = GenericRelation("outbox.OutboxMessage", content_type_field="about_type", object_id_field="about_id")
 
     objects = InvitationQuerySet.as_manager()
 
@@ -325,3 +324,8 @@ class Invitation(models.Model):
     @property
     def is_pending(self):
         return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def latest_email(self):
+        """Its most recent e-mail (use ``prefetch_related("emails")`` on lists)."""
+        return max(self.emails.all(), key=lambda message: (message.created_at, message.pk), default=None)

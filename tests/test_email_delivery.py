@@ -25,7 +25,9 @@ def test_it_delivers_the_invitation_and_its_link_lets_the_person_in(client, coor
     assert "Bonjour Léa Terrain" in text
     assert "Créer mon mot de passe" in html
     invitation = Invitation.objects.get(email="lea@quartier.example")
-    assert invitation.email_sent_at is not None and invitation.send_attempts == 1
+    [message] = invitation.emails.all()
+    assert message.status == "sent" and message.attempts == 1
+    assert delivered["Message-ID"] == message.message_id
 
     client.logout()
     accept_path = path_of(link_in(text))
@@ -40,7 +42,7 @@ def test_it_delivers_the_invitation_and_its_link_lets_the_person_in(client, coor
 
 def test_opening_a_round_emails_the_invited_networks_through_the_worker(alice, bob, open_round, real_worker):
     from measures import services
-    from measures.models import RoundNotice
+    from outbox.models import OutboxMessage
 
     open_round.opening_notified_at = None
     open_round.save()
@@ -52,4 +54,4 @@ def test_opening_a_round_emails_the_invited_networks_through_the_worker(alice, b
         text = delivered.get_body(preferencelist=("plain",)).get_content()
         assert "9. Emplois francs" in text
         assert f"http://testserver/consultations/{open_round.pk}/" in text
-    assert RoundNotice.objects.filter(round=open_round, sent_at__isnull=False).count() == 2
+    assert OutboxMessage.objects.filter(kind="round_opening", status="sent").count() == 2

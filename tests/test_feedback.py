@@ -221,15 +221,18 @@ def test_only_staff_answer(client, alice, bob, network_a, measure):
     assert feedback.response == ""
 
 
-def test_the_response_email_is_sent_once_when_the_task_runs_twice(staff, alice, network_a, measure):
+def test_the_response_email_is_sent_once_when_its_delivery_runs_twice(staff, alice, network_a, measure):
     from measures import services
-    from measures.tasks import send_feedback_response_email
+    from outbox.models import OutboxMessage
+    from outbox.tasks import send_outbox_batch
 
     feedback = FeedbackFactory(measure=measure, network=network_a, author=alice)
     services.feedback_respond(responder=staff, feedback=feedback, response="Merci.")
-    assert send_feedback_response_email(feedback.pk) is True
-    assert send_feedback_response_email(feedback.pk) is False
-    assert len(mail.outbox) == 1
+    message = OutboxMessage.objects.about(feedback).get(kind="feedback_response")
+    assert send_outbox_batch([message.pk]) == 1
+    assert send_outbox_batch([message.pk]) == 0
+    assert [m.to for m in mail.outbox] == [["alice@alpha.example"]]
+    assert "Merci." in mail.outbox[0].body
 
 
 def test_a_member_of_a_commune_may_choose_the_priority_neighbourhoods_it_spans(client, alice, network_a, measure):

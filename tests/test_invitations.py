@@ -7,7 +7,6 @@ from django.urls import reverse
 
 from networks import services
 from networks.models import Invitation, Membership, User
-from networks.tasks import send_invitation_email
 from networks.tokens import make_invitation_token
 from tests.factories import UserFactory
 from tests.helpers import link_in, outbox_to, path_of
@@ -216,23 +215,32 @@ def test_a_weak_password_is_refused_with_an_explanation(client, invitation):
     assert not User.objects.filter(email="nina@ville.example").exists()
 
 
-def test_the_invitation_task_sends_once_when_run_twice(invitation):
+def test_the_invitation_leaves_once_when_its_delivery_runs_twice(invitation):
+    from outbox.models import OutboxMessage
+    from outbox.tasks import send_outbox_batch
+
+    message = OutboxMessage.objects.about(invitation).get()
     mail.outbox.clear()
-    assert send_invitation_email(invitation.pk, invitation.key) is True
-    assert send_invitation_email(invitation.pk, invitation.key) is False
+    assert send_outbox_batch([message.pk]) == 1
+    assert send_outbox_batch([message.pk]) == 0
     assert len(mail.outbox) == 1
-    invitation.refresh_from_db()
-    assert invitation.email_sent_at is not None
+    assert mail.outbox[0].extra_headers["Message-ID"] == message.message_id
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT and message.attempts == 1
 
 
-def test_the_task_sends_nothing_for_a_renewed_invitation(invitation, coordinator_a, network_a):
-    stale_key = invitation.key
+def test_renewing_an_invitation_cancels_the_e_mail_with_the_old_link(invitation, coordinator_a, network_a):
+    from outbox.models import OutboxMessage
+
+    stale = OutboxMessage.objects.about(invitation).get()
     services.invitation_send(
         inviter=coordinator_a, network=network_a, email="nina@ville.example", role="representative"
     )
-    mail.outbox.clear()
-    assert send_invitation_email(invitation.pk, stale_key) is False
-    assert mail.outbox == []
+    stale.refresh_from_db()
+    assert stale.status == OutboxMessage.Status.CANCELLED
+    fresh = OutboxMessage.objects.about(invitation).get(status=OutboxMessage.Status.QUEUED)
+    invitation.refresh_from_db()
+    assert make_invitation_token(invitation).split(":")[0] in fresh.body_text
 
 
 def test_a_person_signed_in_with_another_account_is_told_to_sign_out(client, invitation, bob):

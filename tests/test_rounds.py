@@ -6,11 +6,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from measures import services
-from measures.models import RoundNotice
-from measures.notifications import deliver_due_reminders, deliver_round_opening
+from measures.notifications import round_opening_emails_queue
 from measures.tasks import announce_open_rounds, send_round_reminders
 from networks.models import Membership
-from tests.factories import FeedbackFactory, MembershipFactory, RoundFactory, UserFactory
+from outbox.models import OutboxMessage
+from tests.factories import FeedbackFactory, MembershipFactory, NetworkFactory, RoundFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,29 @@ def test_opening_a_round_tells_each_invited_person_once(
     assert "Consultation ouverte : Consultation de printemps" in message.subject
     assert "9. Emplois francs" in message.body
     assert "Donnez des exemples précis." in message.body
-    assert deliver_round_opening(round_id=upcoming_round.pk) == 0
+    assert round_opening_emails_queue(consultation=upcoming_round) == 0
+
+
+def test_extending_an_open_round_sends_no_second_opening(alice, upcoming_round, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.round_open_now(consultation=upcoming_round)
+    upcoming_round.refresh_from_db()
+    upcoming_round.closes_at += timedelta(days=7)
+    upcoming_round.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_open_rounds()
+        services.round_announce_if_open(consultation=upcoming_round)
+    assert [m.to for m in mail.outbox] == [["alice@alpha.example"]]
+
+
+def test_a_person_in_two_invited_networks_is_told_once_with_both_names(
+    alice, network_b, upcoming_round, django_capture_on_commit_callbacks
+):
+    MembershipFactory(user=alice, network=network_b, role=Membership.Role.REPRESENTATIVE)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.round_open_now(consultation=upcoming_round)
+    [message] = mail.outbox
+    assert "vos réseaux Réseau Alpha, Réseau Bêta" in " ".join(message.body.split())
 
 
 def test_the_beat_task_announces_rounds_whose_opening_time_came(
@@ -69,39 +91,42 @@ def _due_round(measure, networks, days_left=2):
     )
 
 
-def test_reminders_go_to_networks_that_have_not_answered_once(alice, bob, network_a, network_b, measure):
+def test_reminders_go_to_networks_that_have_not_answered_once(
+    alice, bob, network_a, network_b, measure, django_capture_on_commit_callbacks
+):
     consultation = _due_round(measure, [network_a, network_b])
     FeedbackFactory(measure=measure, network=network_a, author=alice, round=consultation)
-    assert send_round_reminders() == 1
-    assert send_round_reminders() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_round_reminders() == 1
+        assert send_round_reminders() == 0
     [message] = mail.outbox
     assert message.to == ["bob@beta.example"]
     assert "Rappel" in message.subject and "9. Emplois francs" in message.body
-    assert RoundNotice.objects.filter(kind="reminder").count() == 1
+    assert OutboxMessage.objects.filter(kind="round_reminder", status="sent").count() == 1
 
 
 def test_no_reminder_before_it_is_due(bob, network_b, measure):
     _due_round(measure, [network_b], days_left=8)
-    assert deliver_due_reminders() == 0
-    assert mail.outbox == []
+    assert services.rounds_remind_due() == 0
+    assert not OutboxMessage.objects.exists()
 
 
 def test_moving_the_closing_date_makes_a_new_reminder_due(bob, network_b, measure):
     consultation = _due_round(measure, [network_b])
-    assert deliver_due_reminders() == 1
+    assert services.rounds_remind_due() == 1
     consultation.closes_at += timedelta(days=1)
     consultation.save()
-    assert deliver_due_reminders() == 1
-    assert deliver_due_reminders() == 0
-    assert len(mail.outbox) == 2
+    assert services.rounds_remind_due() == 1
+    assert services.rounds_remind_due() == 0
+    assert OutboxMessage.objects.filter(kind="round_reminder", to_email="bob@beta.example").count() == 2
 
 
 def test_closing_locks_feedback(alice, network_a, measure, open_round):
     feedback = FeedbackFactory(measure=measure, network=network_a, author=alice, round=open_round)
-    assert alice.has_perm("measures.change_feedback", feedback)
+    assert alice.has_perm("measures.edit_feedback", feedback)
     services.round_close_now(consultation=open_round)
     feedback.refresh_from_db()
-    assert not alice.has_perm("measures.change_feedback", feedback)
+    assert not alice.has_perm("measures.edit_feedback", feedback)
 
 
 def test_staff_see_the_response_rate_per_network_and_per_measure(
@@ -133,8 +158,9 @@ def test_representatives_see_what_they_still_have_to_answer_but_not_the_rates(
 
 
 def test_people_outside_the_invited_networks_do_not_see_the_round(client, open_round):
-    outsider = UserFactory()
-    client.force_login(outsider)
+    member_elsewhere = UserFactory()
+    MembershipFactory(user=member_elsewhere, network=NetworkFactory(name="Réseau Gamma"))
+    client.force_login(member_elsewhere)
     assert client.get(open_round.get_absolute_url()).status_code == 404
 
 

@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from measures.notifications import deliver_due_reminders
-from measures.services import rounds_announce_opened
+from measures.services import rounds_announce_opened, rounds_remind_due
 
 
 class Command(BaseCommand):
@@ -12,5 +11,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         announced = rounds_announce_opened()
-        reminded = deliver_due_reminders()
-        self.stdout.write(f"{announced} consultation(s) annoncée(s), {reminded} relance(s) envoyée(s).")
+        reminded = rounds_remind_due()
+        self.stdout.write(f"{announced} consultation(s) annoncée(s), {reminded} relance(s) mise(s) en file d'envoi.")

@@ -1,0 +1,71 @@
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from outbox import services
+from outbox.models import OutboxMessage
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "to_email", "kind", "subject", "status", "attempts", "short_error", "sent_at"]
+    list_filter = ["status", "kind", "created_at"]
+    search_fields = ["to_email", "subject", "message_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["about_type"]
+    actions = ["send_again"]
+    fields = [
+        "status",
+        "kind",
+        "to_email",
+        "subject",
+        "about_link",
+        "attempts",
+        "last_error",
+        "created_at",
+        "next_attempt_at",
+        "sent_at",
+        "message_id",
+        "body_text",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("dernière erreur"))
+    def short_error(self, message):
+        return Truncator(message.last_error).chars(80)
+
+    @admin.display(description=_("à propos de"))
+    def about_link(self, message):
+        if message.about_type is None:
+            return "—"
+        return format_html("{} #{}", message.about_type.name, message.about_id)
+
+    def has_add_permission(self, request):
+        return False  # e-mails are written by the portal, never by hand
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the outbox is the record of what was sent
+
+    @admin.action(description=_("Envoyer à nouveau"), permissions=["change"])
+    def send_again(self, request, queryset):
+        count = services.messages_requeue(message_ids=queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - count
+        self.message_user(
+            request,
+            ngettext("%(count)d courriel remis en file d'envoi.", "%(count)d courriels remis en file d'envoi.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d courriel déjà envoyé ou en cours d'envoi n'a pas été renvoyé.",
+                    "%(count)d courriels déjà envoyés ou en cours d'envoi n'ont pas été renvoyés.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )

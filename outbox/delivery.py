@@ -1,0 +1,195 @@
+"""Delivering the outbox: claim a batch, send it over one SMTP connection,
+record each message's fate.
+
+At least once: messages are marked sent in small groups right after the SMTP
+server accepted them. A worker killed in between leaves them "sending"; once
+its lease expires the sweep sends them again, with the same Message-ID. Concurrent
+workers never claim the same row (``SELECT ... FOR UPDATE SKIP LOCKED``).
+"""
+
+import base64
+import contextlib
+import logging
+import smtplib
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from outbox.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+Status = OutboxMessage.Status
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+def claim(*, message_ids: list[int] | None = None, limit: int | None = None, now=None) -> list[int]:
+    """Mark due messages as being sent by this worker and return their ids."""
+    now = now or timezone.now()
+    limit = limit or settings.OUTBOX_BATCH_SIZE
+    with transaction.atomic():
+        due = OutboxMessage.objects.due(now)
+        if message_ids is not None:
+            due = due.filter(pk__in=message_ids)
+        ids = list(due.order_by("pk").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        OutboxMessage.objects.filter(pk__in=ids).update(
+            status=Status.SENDING, lease_expires_at=now + _lease(), attempts=F("attempts") + 1
+        )
+    return ids
+
+
+def as_email_message(message: OutboxMessage, connection=None) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to_email],
+        headers={"Message-ID": message.message_id},
+        connection=connection,
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    for attachment in message.attachments:
+        email.attach(attachment["filename"], base64.b64decode(attachment["content"]), attachment["mimetype"])
+    return email
+
+
+def is_permanent(exc: Exception) -> bool:
+    """5xx answers about this message or recipient: trying again cannot help.
+    Refusals of the sender or of the login are the portal's configuration,
+    which an operator fixes: those are retried."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _reason in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPAuthenticationError):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{address}: {code} {reason.decode(errors='replace') if isinstance(reason, bytes) else reason}"
+            for address, (code, reason) in exc.recipients.items()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"{exc.smtp_code} {error}"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def _is_connection_lost(exc: Exception) -> bool:
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421  # the server is closing the connection
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _close_quietly(connection) -> None:
+    with contextlib.suppress(Exception):  # a dead connection cannot be closed politely
+        connection.close()
+
+
+def _defer(message: OutboxMessage, reason: str, now) -> None:
+    OutboxMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        status=Status.QUEUED, next_attempt_at=now + message.retry_delay(), last_error=reason, lease_expires_at=None
+    )
+
+
+# Accepted messages are marked sent in groups: one write per group rather than
+# per message. A worker killed in between repeats at most this many.
+MARK_SENT_EVERY = 25
+
+
+def _mark_sent(accepted: list[int]) -> None:
+    if accepted:
+        OutboxMessage.objects.filter(pk__in=accepted, status=Status.SENDING).update(
+            status=Status.SENT, sent_at=timezone.now(), last_error="", lease_expires_at=None
+        )
+        accepted.clear()
+
+
+def deliver(*, message_ids: list[int] | None = None, limit: int | None = None) -> DeliveryReport:
+    """Send a batch of due messages over one connection. Safe to run twice
+    and concurrently: a message already sent, or claimed elsewhere, is skipped."""
+    report = DeliveryReport()
+    ids = claim(message_ids=message_ids, limit=limit)
+    if not ids:
+        return report
+    messages = list(OutboxMessage.objects.filter(pk__in=ids).order_by("pk"))
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as exc:  # noqa: BLE001 - server unreachable: every message waits for its retry
+        reason, now = describe(exc), timezone.now()
+        for message in messages:
+            _defer(message, reason, now)
+        report.deferred = len(messages)
+        logger.warning("outbox: SMTP unreachable, %d message(s) deferred: %s", len(messages), reason)
+        return report
+    renewed = time.monotonic()
+    accepted: list[int] = []
+    try:
+        for position, message in enumerate(messages):
+            if time.monotonic() - renewed > settings.OUTBOX_LEASE_SECONDS / 3:
+                # A slow server: keep the rest of the batch ours.
+                OutboxMessage.objects.filter(pk__in=ids[position:], status=Status.SENDING).update(
+                    lease_expires_at=timezone.now() + _lease()
+                )
+                renewed = time.monotonic()
+            try:
+                connection.send_messages([as_email_message(message, connection)])
+            except Exception as exc:  # noqa: BLE001 - one message's failure never stops the others
+                now, reason = timezone.now(), describe(exc)
+                if is_permanent(exc):
+                    OutboxMessage.objects.filter(pk=message.pk).update(
+                        status=Status.FAILED, last_error=reason, lease_expires_at=None
+                    )
+                    report.failed += 1
+                    logger.warning("outbox: message %s refused for good: %s", message.pk, reason)
+                    continue
+                _defer(message, reason, now)
+                report.deferred += 1
+                if _is_connection_lost(exc):
+                    _close_quietly(connection)
+                    try:
+                        connection.open()
+                    except Exception:  # noqa: BLE001 - the rest of the batch waits for its retry
+                        for rest in messages[position + 1 :]:
+                            _defer(rest, reason, now)
+                        report.deferred += len(messages) - position - 1
+                        return report
+                continue
+            accepted.append(message.pk)
+            report.sent += 1
+            if len(accepted) >= MARK_SENT_EVERY:
+                _mark_sent(accepted)
+    finally:
+        _mark_sent(accepted)
+        _close_quietly(connection)
+    return report
+
+
+def sweep(*, now=None) -> list[int]:
+    """Ids of every message due now: queued ones whose time has come and
+    those a dead worker left in "sending"."""
+    return list(
+        OutboxMessage.objects.due(now).order_by("pk").values_list("pk", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
+    )

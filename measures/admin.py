@@ -151,7 +151,7 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
                 request, _("La consultation est ouverte : les réseaux invités sont prévenus par courriel.")
             )
 
-    @admin.action(description=gettext_lazy("Ouvrir maintenant et prévenir les réseaux"))
+    @admin.action(description=gettext_lazy("Ouvrir maintenant et prévenir les réseaux"), permissions=["change"])
     def open_now(self, request, queryset):
         for consultation in queryset:
             if services.round_open_now(consultation=consultation):
@@ -165,7 +165,7 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
                     messages.WARNING,
                 )
 
-    @admin.action(description=gettext_lazy("Clore maintenant (les retours sont verrouillés)"))
+    @admin.action(description=gettext_lazy("Clore maintenant (les retours sont verrouillés)"), permissions=["change"])
     def close_now(self, request, queryset):
         for consultation in queryset:
             if services.round_close_now(consultation=consultation):

@@ -33,7 +33,9 @@ def my_feedback_panel(request) -> dict:
     return {
         "can_file": bool(networks),
         "awaiting_follow_up": (
-            Feedback.objects.submitted().filter(responded_at__isnull=True).count() if user.is_staff else None
+            Feedback.objects.submitted().filter(responded_at__isnull=True).count()
+            if user.has_perm("measures.respond_feedback")
+            else None
         ),
         "sent": mine.filter(status=Feedback.Status.SUBMITTED).order_by("-submitted_at")[:10],
         "open_rounds": open_rounds,

@@ -1,9 +1,13 @@
-"""Who may do what with measures, rounds and feedback: the one place that says it."""
+"""Who may do what with measures, rounds and feedback: the one place that says it.
+
+As in ``networks/rules.py``, no rule is named like a model permission
+(``measures.view_feedback`` is the admin's, ``measures.read_feedback`` the portal's).
+"""
 
 import rules
 
 from networks.models import Membership
-from networks.rules import is_signed_in, is_staff
+from networks.rules import has_active_membership, is_staff
 
 
 @rules.predicate
@@ -27,7 +31,9 @@ def still_files_for_the_network(user, feedback):
     return Membership.objects.active().filing().filter(user=user, network_id=feedback.network_id).exists()
 
 
-rules.add_perm("measures.view_feedback", is_staff | (is_signed_in & is_submitted) | is_feedback_author)
-rules.add_perm("measures.change_feedback", is_feedback_author & is_still_editable & still_files_for_the_network)
+# Submitted feedback is read by every active member; a draft by its author
+# only; nothing by someone whose memberships have all ended.
+rules.add_perm("measures.read_feedback", is_staff | (has_active_membership & (is_submitted | is_feedback_author)))
+rules.add_perm("measures.edit_feedback", is_feedback_author & is_still_editable & still_files_for_the_network)
 rules.add_perm("measures.respond_feedback", is_staff)
-rules.add_perm("measures.view_response_rates", is_staff)
+rules.add_perm("measures.read_response_rates", is_staff)

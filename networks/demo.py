@@ -3,6 +3,7 @@ one account per role. Used by ``manage.py load_demo`` for the embedded run."""
 
 from django.db import transaction
 
+from concertation.agents import agents_group
 from networks import services
 from networks.models import Membership, Network, Territory, User
 
@@ -167,9 +168,12 @@ def load_demo() -> list[tuple[str, str, str]]:
     printed = []
     for email, full_name, staff, network_slug, role, territory_code in ACCOUNTS:
         user = User.objects.filter(email=email).first() or User(email=email)
-        user.full_name, user.is_staff, user.is_superuser, user.is_active = full_name, staff, staff, True
+        # Agents are staff in the Agents group, not superusers: a superuser is for the deployment only.
+        user.full_name, user.is_staff, user.is_superuser, user.is_active = full_name, staff, False, True
         user.set_password(DEMO_PASSWORD)
         user.save()
+        if staff:
+            user.groups.add(agents_group())
         if network_slug:
             territory = Territory.objects.exclude(level=Territory.Level.REGION).get(code=territory_code)
             Membership.objects.update_or_create(

@@ -1,8 +1,9 @@
 """Fixtures shared by the whole suite: settings for unit tests, factories and
 the role fixtures (alice in network A, bob in network B, a coordinator of A,
-a staff member)."""
+a staff member of the Agents group, a former member of A, an outsider)."""
 
 import os
+from datetime import date
 
 import pytest
 
@@ -93,8 +94,42 @@ def coordinator_a(network_a):
 
 
 @pytest.fixture
-def staff(db):
-    return UserFactory(email="agent@anct.example", full_name="Agent Central", is_staff=True, is_superuser=True)
+def agents(db):
+    """The Agents group, with the model permissions its migration grants."""
+    from concertation.agents import agents_group
+
+    return agents_group()
+
+
+@pytest.fixture
+def staff(agents):
+    """An agent of the administration: staff in the Agents group, not a superuser."""
+    user = UserFactory(email="agent@anct.example", full_name="Agent Central", is_staff=True)
+    user.groups.add(agents)
+    return user
+
+
+@pytest.fixture
+def agent_client(client, staff):
+    """A browser signed in as the agent: the admin as agents see it, without superuser rights."""
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def former_member(network_a):
+    """Was a representative of network A; the membership has ended."""
+    user = UserFactory(email="ancien@alpha.example", full_name="Ancien Membre")
+    MembershipFactory(
+        user=user, network=network_a, role=Membership.Role.REPRESENTATIVE, is_active=False, ended_on=date(2025, 1, 31)
+    )
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """A signed-in account that never belonged to a network."""
+    return UserFactory(email="exterieur@example.org", full_name="Personne Extérieure")
 
 
 @pytest.fixture

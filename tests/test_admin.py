@@ -21,12 +21,12 @@ pytestmark = pytest.mark.django_db
         "admin:networks_invitation_import",
     ],
 )
-def test_staff_pages_open(admin_client, url_name):
-    assert admin_client.get(reverse(url_name)).status_code == 200
+def test_staff_pages_open(agent_client, url_name):
+    assert agent_client.get(reverse(url_name)).status_code == 200
 
 
-def test_staff_create_a_person_with_an_email_login(admin_client):
-    response = admin_client.post(
+def test_staff_create_a_person_with_an_email_login(agent_client):
+    response = agent_client.post(
         reverse("admin:networks_user_add"),
         {
             "email": "Nouvel.Agent@ANCT.example",
@@ -40,8 +40,8 @@ def test_staff_create_a_person_with_an_email_login(admin_client):
     assert User.objects.get(email="nouvel.agent@anct.example").check_password("mot-de-passe-solide-2026")
 
 
-def test_staff_create_a_network(admin_client):
-    response = admin_client.post(
+def test_staff_create_a_network(agent_client):
+    response = agent_client.post(
         reverse("admin:networks_network_add"),
         {
             "name": "Réseau Gamma",
@@ -59,9 +59,9 @@ def test_staff_create_a_network(admin_client):
     assert Network.objects.get(slug="gamma").family == Network.Family.CIVIL_SOCIETY
 
 
-def test_an_invitation_added_in_the_admin_is_sent(admin_client, network_a, django_capture_on_commit_callbacks):
+def test_an_invitation_added_in_the_admin_is_sent(agent_client, network_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(
+        response = agent_client.post(
             reverse("admin:networks_invitation_add"),
             {"network": network_a.pk, "email": "depuis.admin@ville.example", "full_name": "", "role": "observer"},
         )
@@ -70,8 +70,8 @@ def test_an_invitation_added_in_the_admin_is_sent(admin_client, network_a, djang
     assert mail.outbox[0].to == ["depuis.admin@ville.example"]
 
 
-def test_a_territory_with_a_malformed_code_is_refused(admin_client):
-    response = admin_client.post(
+def test_a_territory_with_a_malformed_code_is_refused(agent_client):
+    response = agent_client.post(
         reverse("admin:networks_territory_add"),
         {"level": "commune", "code": "123", "name": "Nulle part", "parent": ""},
     )
@@ -80,13 +80,13 @@ def test_a_territory_with_a_malformed_code_is_refused(admin_client):
     assert not Territory.objects.exists()
 
 
-def test_revoking_from_the_admin_disables_the_link(admin_client, network_a, staff):
+def test_revoking_from_the_admin_disables_the_link(agent_client, network_a, staff):
     from networks import services
 
     invitation = services.invitation_send(
         inviter=staff, network=network_a, email="x@y.example", role="observer"
     ).invitation
-    admin_client.post(
+    agent_client.post(
         reverse("admin:networks_invitation_changelist"),
         {"action": "revoke", "_selected_action": [invitation.pk]},
     )
@@ -100,7 +100,7 @@ def test_people_who_are_not_staff_are_kept_out_of_the_admin(client, coordinator_
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_resending_from_the_admin_sends_a_new_link(admin_client, network_a, staff, django_capture_on_commit_callbacks):
+def test_resending_from_the_admin_sends_a_new_link(agent_client, network_a, staff, django_capture_on_commit_callbacks):
     from networks import services
     from networks.tokens import InvitationLinkError, make_invitation_token, read_invitation_token
 
@@ -109,7 +109,7 @@ def test_resending_from_the_admin_sends_a_new_link(admin_client, network_a, staf
     ).invitation
     old_token = make_invitation_token(invitation)
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(
+        agent_client.post(
             reverse("admin:networks_invitation_changelist"),
             {"action": "resend", "_selected_action": [invitation.pk]},
         )

@@ -143,10 +143,10 @@ def test_the_design_system_script_runs_under_the_content_security_policy(page, l
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
-def test_the_admin_works_under_the_content_security_policy(page, live_server, password):
+def test_the_admin_works_under_the_content_security_policy(page, live_server, password, agents):
     from tests.factories import MeasureFactory
 
-    UserFactory(email="agent@anct.example", is_staff=True, is_superuser=True)
+    UserFactory(email="agent@anct.example", is_staff=True).groups.add(agents)
     measure = MeasureFactory(number=9, title="Emplois francs")
     errors = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)

@@ -40,7 +40,7 @@ def test_transitions_not_in_the_table_are_refused(staff, current, new):
     assert not MeasureUpdate.objects.exists()
 
 
-def test_staff_change_the_status_in_the_admin_and_the_timeline_follows(admin_client, measure):
+def test_staff_change_the_status_in_the_admin_and_the_timeline_follows(agent_client, measure):
     url = reverse("admin:measures_measure_change", args=[measure.pk])
     data = {
         "roadmap": measure.roadmap_id,
@@ -56,16 +56,16 @@ def test_staff_change_the_status_in_the_admin_and_the_timeline_follows(admin_cli
         "updates-2-TOTAL_FORMS": "0",
         "updates-2-INITIAL_FORMS": "0",
     }
-    refused = admin_client.post(url, {**data, "status": "implemented"})
+    refused = agent_client.post(url, {**data, "status": "implemented"})
     assert refused.status_code == 200 and "ne peut pas passer" in refused.content.decode()
-    assert admin_client.post(url, {**data, "status": "in_progress"}).status_code == 302
+    assert agent_client.post(url, {**data, "status": "in_progress"}).status_code == 302
     measure.refresh_from_db()
     assert measure.status == "in_progress"
     assert measure.updates.get().new_status == "in_progress"
     # Saving again, with the history shown read-only, leaves the history as it was.
     data["updates-INITIAL_FORMS"] = data["updates-TOTAL_FORMS"] = "1"
     data["updates-0-id"], data["updates-0-measure"] = measure.updates.get().pk, measure.pk
-    assert admin_client.post(url, {**data, "status": "in_progress", "indicators": "Contrats signés"}).status_code == 302
+    assert agent_client.post(url, {**data, "status": "in_progress", "indicators": "Contrats signés"}).status_code == 302
     entry = measure.updates.get()
     assert (entry.kind, entry.old_status, entry.new_status) == ("status", "planned", "in_progress")
 
@@ -124,9 +124,9 @@ def test_a_csv_import_creates_and_updates_measures(staff, measure):
     assert Measure.objects.get(number=12).programme == measure.programme
 
 
-def test_a_csv_import_with_one_bad_line_writes_nothing(admin_client, measure):
+def test_a_csv_import_with_one_bad_line_writes_nothing(agent_client, measure):
     bad = CSV + "Programme inconnu;abc;;Travail;Terminée;\n" + "3;9;Doublon;;;\n"
-    response = admin_client.post(
+    response = agent_client.post(
         reverse("admin:measures_measure_import"),
         {"roadmap": measure.roadmap_id, "file": SimpleUploadedFile("mesures.csv", bad.encode("utf-8-sig"))},
     )

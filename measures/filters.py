@@ -1,19 +1,42 @@
 import django_filters
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import ModelChoiceField
 
+from concertation.lib.converters import parse_id
 from measures.models import Assessment, ConsultationRound, Feedback, Measure, MeasureStatus, Programme
 from networks.models import Network, Territory
 
 ALL = _("Tous")
+# Official codes (région, département) are a few characters long.
+CODE_MAX_LENGTH = 20
+
+
+class BoundedModelChoiceField(ModelChoiceField):
+    """A choice by id (or code) that refuses, before any query, a value that no row
+    can have: an id past the database's range, a code too long to be one."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not isinstance(value, Model):
+            impossible = len(str(value)) > CODE_MAX_LENGTH if self.to_field_name else parse_id(value) is None
+            if impossible:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+                )
+        return super().to_python(value)
+
+
+class BoundedModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A bad value is a filter error shown on the form, and the filter is ignored: never a database error."""
+
+    field_class = BoundedModelChoiceField
 
 
 class MeasureFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Recherche"), method="search")
-    programme = django_filters.ModelChoiceFilter(
-        empty_label=ALL, label=_("Programme"), queryset=Programme.objects.all()
-    )
+    q = django_filters.CharFilter(label=_("Recherche"), method="search", max_length=200)
+    programme = BoundedModelChoiceFilter(empty_label=ALL, label=_("Programme"), queryset=Programme.objects.all())
     status = django_filters.ChoiceFilter(label=_("État d'avancement"), choices=MeasureStatus.choices)
     lead_ministry = django_filters.ChoiceFilter(label=_("Ministère chef de file"), choices=[])
 
@@ -33,7 +56,8 @@ class MeasureFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()
-        if value.isdigit():
+        # A measure number: ASCII digits within the range of the column (isdigit() alone accepts "²").
+        if value.isascii() and value.isdigit() and len(value) < 10:
             return queryset.filter(Q(number=int(value)) | Q(title__icontains=value))
         return queryset.filter(
             Q(title__icontains=value) | Q(summary__icontains=value) | Q(lead_ministry__icontains=value)
@@ -43,15 +67,15 @@ class MeasureFilter(django_filters.FilterSet):
 class FeedbackFilter(django_filters.FilterSet):
     """Filters shared by the synthesis, the feedback list, the map and the CSV export."""
 
-    programme = django_filters.ModelChoiceFilter(
+    programme = BoundedModelChoiceFilter(
         empty_label=ALL, label=_("Programme"), field_name="measure__programme", queryset=Programme.objects.all()
     )
-    measure = django_filters.ModelChoiceFilter(empty_label=ALL, label=_("Mesure"), queryset=Measure.objects.all())
+    measure = BoundedModelChoiceFilter(empty_label=ALL, label=_("Mesure"), queryset=Measure.objects.all())
     measure_status = django_filters.ChoiceFilter(
         label=_("État de la mesure"), field_name="measure__status", choices=MeasureStatus.choices
     )
     # Upcoming rounds stay unlisted until they open.
-    round = django_filters.ModelChoiceFilter(
+    round = BoundedModelChoiceFilter(
         empty_label=ALL,
         label=_("Consultation"),
         queryset=lambda request: ConsultationRound.objects.filter(opens_at__lte=timezone.now()),
@@ -59,14 +83,14 @@ class FeedbackFilter(django_filters.FilterSet):
     family = django_filters.ChoiceFilter(
         label=_("Famille de réseaux"), field_name="network__family", choices=Network.Family.choices
     )
-    network = django_filters.ModelChoiceFilter(empty_label=ALL, label=_("Réseau"), queryset=Network.objects.active())
-    region = django_filters.ModelChoiceFilter(
+    network = BoundedModelChoiceFilter(empty_label=ALL, label=_("Réseau"), queryset=Network.objects.active())
+    region = BoundedModelChoiceFilter(
         empty_label=ALL,
         label=_("Région"),
         queryset=Territory.objects.filter(level=Territory.Level.REGION).order_by("name"),
         to_field_name="code",
     )
-    departement = django_filters.ModelChoiceFilter(
+    departement = BoundedModelChoiceFilter(
         empty_label=ALL,
         label=_("Département"),
         queryset=Territory.objects.filter(level=Territory.Level.DEPARTEMENT).order_by("code"),

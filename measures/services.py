@@ -5,7 +5,7 @@ Rule violations raise ``ValidationError`` with a message for the person.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import rules
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from measures import tasks
+from measures import notifications
 from measures.models import (
     TEXT_MAX_LENGTH,
     ConsultationRound,
@@ -104,7 +104,10 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
     ImportRejected listing every bad line, and nothing is written.
     """
     lines = read_table(
-        text, columns=_MEASURE_COLUMNS, required={"programme": "programme", "number": "numero", "title": "titre"}
+        text,
+        columns=_MEASURE_COLUMNS,
+        required={"programme": "programme", "number": "numero", "title": "titre"},
+        multiline={"summary", "indicators"},
     )
     programmes = {p.title.lower(): p for p in roadmap.programmes.all()}
     programmes.update({str(p.position): p for p in roadmap.programmes.all()})
@@ -119,7 +122,8 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
                 _("programme « %(value)s » inconnu dans cette feuille de route.") % {"value": cell["programme"]}
             )
         number = cell["number"]
-        if not number.isdigit() or not 0 < int(number) < 1000:
+        # ASCII digits only: isdigit() alone lets "²" through, which int() refuses.
+        if not (number.isascii() and number.isdigit() and len(number) < 10) or not 0 < int(number) < 1000:
             problems.append(_("numéro « %(value)s » invalide (nombre entier de 1 à 999).") % {"value": number})
         elif int(number) in seen:
             problems.append(
@@ -138,7 +142,7 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
             status = _status_from(cell["status"])
             if status is None:
                 problems.append(_("statut « %(value)s » inconnu.") % {"value": cell["status"]})
-            elif number.isdigit() and int(number) in existing:
+            elif number.isascii() and number.isdigit() and len(number) < 10 and int(number) in existing:
                 current = existing[int(number)].status
                 if not transition_allowed(current, status):
                     problems.append(
@@ -192,7 +196,7 @@ def round_announce_if_open(*, consultation: ConsultationRound) -> bool:
         if locked.opening_notified_at is None:
             locked.opening_notified_at = timezone.now()
             locked.save(update_fields=["opening_notified_at"])
-        tasks.send_round_opening_emails.delay_on_commit(locked.pk)
+        notifications.round_opening_emails_queue(consultation=locked)
     return True
 
 
@@ -230,6 +234,20 @@ def rounds_announce_opened() -> int:
         opened += consultation.opening_notified_at is None
         round_announce_if_open(consultation=consultation)
     return opened
+
+
+def rounds_remind_due(*, now=None) -> int:
+    """Periodic: remind the networks that have not answered, ``reminder_days``
+    before closing. Returns how many e-mails were queued."""
+    now = now or timezone.now()
+    queued = 0
+    for consultation in ConsultationRound.objects.open_at(now).filter(reminder_days__gt=0):
+        if consultation.closes_at - timedelta(days=consultation.reminder_days) > now:
+            continue
+        with transaction.atomic():
+            locked = ConsultationRound.objects.select_for_update().get(pk=consultation.pk)
+            queued += notifications.round_reminder_emails_queue(consultation=locked)
+    return queued
 
 
 # --- Feedback ----------------------------------------------------------------
@@ -335,7 +353,7 @@ def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent
         .get(pk=feedback.pk)
     )
     # The permission covers authorship, the round still open and the filing role.
-    if not rules.has_perm("measures.change_feedback", actor, feedback):
+    if not rules.has_perm("measures.edit_feedback", actor, feedback):
         raise PermissionDenied
     _check_round_and_territory(
         author=actor,
@@ -351,7 +369,7 @@ def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent
 @transaction.atomic
 def feedback_withdraw(*, actor: User, feedback: Feedback) -> None:
     feedback = Feedback.objects.select_for_update(of=("self",)).select_related("round").get(pk=feedback.pk)
-    if not rules.has_perm("measures.change_feedback", actor, feedback):
+    if not rules.has_perm("measures.edit_feedback", actor, feedback):
         raise PermissionDenied
     feedback.status = Feedback.Status.WITHDRAWN
     feedback.save(update_fields=["status", "updated_at"])
@@ -368,7 +386,7 @@ def feedback_respond(*, responder: User, feedback: Feedback, response: str) -> F
     feedback.response, feedback.responded_by, feedback.responded_at = response.strip(), responder, timezone.now()
     feedback.full_clean(exclude=["author", "measure", "network", "round", "territory"])
     feedback.save(update_fields=["response", "responded_by", "responded_at", "updated_at"])
-    tasks.send_feedback_response_email.delay_on_commit(feedback.pk)
+    notifications.feedback_response_email_queue(feedback=feedback)
     return feedback
 
 

@@ -1,20 +1,21 @@
 from django.urls import path
 
+from concertation.lib import converters  # noqa: F401 - registers <id:...>
 from measures import views
 
 app_name = "measures"
 
 urlpatterns = [
     path("mesures/", views.measure_list, name="list"),
-    path("mesures/<int:pk>/", views.measure_detail, name="detail"),
-    path("mesures/<int:pk>/retour/", views.feedback_create, name="feedback_create"),
+    path("mesures/<id:pk>/", views.measure_detail, name="detail"),
+    path("mesures/<id:pk>/retour/", views.feedback_create, name="feedback_create"),
     path("retours/", views.feedback_list, name="feedback_list"),
     path("retours/export.csv", views.feedback_export, name="feedback_export"),
-    path("retours/<int:pk>/", views.feedback_detail, name="feedback_detail"),
-    path("retours/<int:pk>/modifier/", views.feedback_edit, name="feedback_edit"),
-    path("retours/<int:pk>/retirer/", views.feedback_withdraw, name="feedback_withdraw"),
-    path("retours/<int:pk>/repondre/", views.feedback_respond, name="feedback_respond"),
+    path("retours/<id:pk>/", views.feedback_detail, name="feedback_detail"),
+    path("retours/<id:pk>/modifier/", views.feedback_edit, name="feedback_edit"),
+    path("retours/<id:pk>/retirer/", views.feedback_withdraw, name="feedback_withdraw"),
+    path("retours/<id:pk>/repondre/", views.feedback_respond, name="feedback_respond"),
     path("synthese/", views.synthesis_view, name="synthesis"),
     path("consultations/", views.round_list, name="round_list"),
-    path("consultations/<int:pk>/", views.round_detail, name="round_detail"),
+    path("consultations/<id:pk>/", views.round_detail, name="round_detail"),
 ]

@@ -1,14 +1,18 @@
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.shortcuts import redirect
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from networks import services
 from networks.admin_import import CsvImportMixin
-from networks.models import Invitation, Membership, Network, Territory, User
+from networks.models import Invitation, Membership, Network, Territory, User, normalize_email_address
 
 
 class MembershipInline(admin.TabularInline):
@@ -18,13 +22,23 @@ class MembershipInline(admin.TabularInline):
     fields = ["user", "network", "role", "territory", "is_active", "started_on", "ended_on"]
 
 
-class PersonCreationForm(AdminUserCreationForm):
+class AddressOfOneAccountMixin:
+    """An address signs in to one account only: refuse one that another account uses."""
+
+    def clean_email(self):
+        email = normalize_email_address(self.cleaned_data["email"])
+        if services.email_address_taken(email=email, user=self.instance if self.instance.pk else None):
+            raise services.email_taken_error(email)
+        return email
+
+
+class PersonCreationForm(AddressOfOneAccountMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email", "full_name"]
 
 
-class PersonChangeForm(UserChangeForm):
+class PersonChangeForm(AddressOfOneAccountMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
@@ -53,6 +67,55 @@ class UserAdmin(BaseUserAdmin):
     def get_inlines(self, request, obj):
         # Memberships are added once the person exists.
         return self.inlines if obj else []
+
+    # Rights are the superuser's to give: an agent makes no one staff or
+    # superuser and changes no group or permission, their own included.
+    rights_fields = ["is_staff", "is_superuser", "groups", "user_permissions"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else [*readonly, *self.rights_fields]
+
+    def has_change_permission(self, request, obj=None):
+        # Nor does an agent change a superuser's account (address, password).
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        new_email = obj.email
+        if not (change and "email" in form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        # The address changes through the service, which takes the old one away everywhere.
+        obj.email = form.initial["email"]
+        super().save_model(request, obj, form, change)
+        services.user_change_email(
+            user=obj,
+            new_email=new_email,
+            changed_by=request.user,
+            keep_session_key=request.session.session_key if obj.pk == request.user.pk else None,
+        )
+        obj.email = new_email
+
+
+# allauth's address records follow the person's address (services.user_change_email):
+# shown, never edited by hand, since an address added there would sign in too.
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class ReadOnlyEmailAddressAdmin(EmailAddressAdmin):
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Network)
@@ -94,7 +157,7 @@ class MembershipAdmin(admin.ModelAdmin):
 class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
     import_title = gettext_lazy("Inviter des personnes à partir d'un fichier CSV")
     import_help_template = "admin/networks/invitation/import_help.html"
-    list_display = ["email", "full_name", "network", "role", "created_at", "email_sent_at", "accepted_at", "revoked_at"]
+    list_display = ["email", "full_name", "network", "role", "created_at", "email_state", "accepted_at", "revoked_at"]
     list_filter = [
         "network",
         "role",
@@ -107,8 +170,7 @@ class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
     readonly_fields = [
         "invited_by",
         "created_at",
-        "email_sent_at",
-        "send_attempts",
+        "email_state",
         "accepted_at",
         "accepted_by",
         "revoked_at",
@@ -117,6 +179,18 @@ class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
     actions = ["resend", "revoke"]
     change_list_template = "admin/networks/invitation/change_list.html"
     save_as_continue = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("emails")
+
+    @admin.display(description=gettext_lazy("courriel"))
+    def email_state(self, invitation):
+        email = invitation.latest_email
+        if email is None:
+            return "—"
+        if email.status == email.Status.SENT:
+            return f"{email.get_status_display()} {date_format(localtime(email.sent_at), 'SHORT_DATETIME_FORMAT')}"
+        return email.get_status_display()
 
     def get_fields(self, request, obj=None):
         # On creation only what staff type; the history shows once it exists.
@@ -151,7 +225,7 @@ class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         return redirect("admin:networks_invitation_changelist")
 
-    @admin.action(description=gettext_lazy("Renvoyer l'invitation (nouveau lien)"))
+    @admin.action(description=gettext_lazy("Renvoyer l'invitation (nouveau lien)"), permissions=["change"])
     def resend(self, request, queryset):
         count = 0
         for invitation in queryset.pending().select_related("network", "territory"):
@@ -159,7 +233,7 @@ class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
             count += 1
         self.message_user(request, _("%(count)s invitation(s) renvoyée(s).") % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Révoquer l'invitation"))
+    @admin.action(description=gettext_lazy("Révoquer l'invitation"), permissions=["change"])
     def revoke(self, request, queryset):
         pending = list(queryset.pending())
         for invitation in pending:

@@ -1,15 +1,21 @@
 """Writes with side effects on networks, people and territories.
 
-Each use case is one function, run inside a transaction; e-mails are queued
-on commit so that no message leaves for a change that was rolled back.
+Each use case is one function, run inside a transaction; its e-mails are
+rows of the outbox written in the same transaction, so that no message
+leaves for a change that was rolled back and none is lost for one that
+was committed.
 """
 
 import csv
-import io
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 import rules
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -17,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from networks import tasks
+from networks import notifications
 from networks.imports import ImportRejected, RowError, read_table
 from networks.models import (
     Invitation,
@@ -81,9 +87,9 @@ def invitation_send(
     # Inviting again renews the invitation: new key (older links stop working), new delay.
     invitation.full_name = full_name or invitation.full_name
     invitation.role, invitation.territory, invitation.invited_by = role, territory, inviter
-    invitation.key, invitation.created_at, invitation.email_sent_at = new_invitation_key(), timezone.now(), None
+    invitation.key, invitation.created_at = new_invitation_key(), timezone.now()
     invitation.save()
-    tasks.send_invitation_email.delay_on_commit(invitation.pk, invitation.key)
+    notifications.invitation_email_queue(invitation=invitation)
     return InvitationOutcome(kind="invited", invitation=invitation)
 
 
@@ -95,14 +101,14 @@ def _membership_activate(*, user, network, role, territory) -> Membership:
     if not created:
         membership.is_active, membership.ended_on = True, None
         membership.role, membership.territory = role, territory
-        membership.started_on, membership.notified_at = timezone.localdate(), None
+        membership.started_on = timezone.localdate()
         membership.save()
     return membership
 
 
 def _membership_add(*, user, network, role, territory, inviter) -> InvitationOutcome:
     membership = _membership_activate(user=user, network=network, role=role, territory=territory)
-    tasks.send_membership_added_email.delay_on_commit(membership.pk, inviter.pk)
+    notifications.membership_added_email_queue(membership=membership, inviter=inviter)
     return InvitationOutcome(kind="added", membership=membership)
 
 
@@ -151,6 +157,7 @@ def invitation_revoke(*, invitation: Invitation) -> None:
     if invitation.is_pending:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
+        notifications.invitation_emails_cancel(invitation=invitation)
 
 
 @transaction.atomic
@@ -378,46 +385,25 @@ class QpvImportResult:
     without_departement: int
 
 
-_QPV_COLUMNS = ("code_qp", "lib_qp", "insee_com", "lib_com")
+_QPV_COLUMNS = {"code": {"code_qp"}, "name": {"lib_qp"}, "insee": {"insee_com"}, "communes": {"lib_com"}}
+# The official list has about 1,600 neighbourhoods, more lines than other imports allow.
+QPV_MAX_LINES = 10_000
 
 
 def _parse_qpv_rows(text: str) -> list[_QpvRow]:
-    reader = csv.reader(io.StringIO(text), delimiter=";")
-    header = [title.strip().lower() for title in next(reader, [])]
-    missing = [name for name in _QPV_COLUMNS if name not in header]
-    if missing:
-        raise ImportRejected(
-            [
-                RowError(
-                    1,
-                    _("colonnes attendues : %(expected)s ; absentes : %(missing)s.")
-                    % {"expected": ";".join(_QPV_COLUMNS), "missing": ", ".join(missing)},
-                )
-            ]
-        )
-    index = {name: header.index(name) for name in _QPV_COLUMNS}
+    lines = read_table(
+        text,
+        columns=_QPV_COLUMNS,
+        required={"code": "code_qp", "name": "lib_qp", "insee": "insee_com", "communes": "lib_com"},
+        max_lines=QPV_MAX_LINES,
+    )
     rows, errors, seen = [], [], {}
-    for values in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in values):
-            continue
-        if len(values) != len(header):
-            # A multi-commune field left unquoted would shift every column after it.
-            errors.append(
-                RowError(
-                    line,
-                    _(
-                        "%(count)s colonnes au lieu de %(expected)s "
-                        "(un champ contenant « ; » doit être entre guillemets)."
-                    )
-                    % {"count": len(values), "expected": len(header)},
-                )
-            )
-            continue
-        code = values[index["code_qp"]].strip().upper()
-        name = values[index["lib_qp"]].strip()
-        insee_codes = [normalize_insee_commune(c) for c in values[index["insee_com"]].split(";") if c.strip()]
-        commune_names = [n.strip() for n in values[index["lib_com"]].split(";") if n.strip()]
+    for cell in lines:
+        line = cell.number
+        code = cell["code"].upper()
+        name = cell["name"]
+        insee_codes = [normalize_insee_commune(c) for c in cell["insee"].split(";") if c.strip()]
+        commune_names = [n.strip() for n in cell["communes"].split(";") if n.strip()]
         problems = []
         if not Territory.code_is_valid(Territory.Level.QPV, code):
             problems.append(_("code de quartier « %(code)s » invalide (attendu : QN07501M).") % {"code": code})
@@ -490,3 +476,73 @@ def territories_import_qpv(*, text: str) -> QpvImportResult:
             updated += 1
         qpv.communes.set(commune_rows)
     return QpvImportResult(created, updated, communes_created, without_departement)
+
+
+# --- People ----------------------------------------------------------------
+
+
+def email_address_taken(*, email: str, user: User | None = None) -> bool:
+    """Whether another account than ``user`` signs in with ``email`` (its address
+    on the account, or one of allauth's address records)."""
+    email = normalize_email_address(email)
+    others = User.objects.exclude(pk=user.pk) if user is not None else User.objects.all()
+    addresses = EmailAddress.objects.exclude(user=user) if user is not None else EmailAddress.objects.all()
+    return others.filter(email__iexact=email).exists() or addresses.filter(email__iexact=email).exists()
+
+
+def email_taken_error(email: str) -> ValidationError:
+    return ValidationError(
+        _("L'adresse %(email)s est déjà celle d'un autre compte : choisissez-en une autre.") % {"email": email},
+        code="email_taken",
+    )
+
+
+@transaction.atomic
+def user_change_email(*, user: User, new_email: str, changed_by: User, keep_session_key: str | None = None) -> bool:
+    """Give ``user`` the address ``new_email`` and take the old one away everywhere.
+
+    The old address no longer signs in nor receives password-reset links
+    (allauth's address records go with it, and links already sent stop
+    working); the new one is the primary address, verified since staff set
+    it. The person's sessions end, except ``keep_session_key`` (staff who
+    change their own address stay signed in). Raises ValidationError when
+    another account uses the address. Returns False when nothing changed.
+    """
+    if not changed_by.has_perm("networks.change_user") or (user.is_superuser and not changed_by.is_superuser):
+        raise PermissionDenied
+    email = normalize_email_address(new_email)
+    validate_email(email)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if email_address_taken(email=email, user=user):
+        raise email_taken_error(email)
+    addresses = EmailAddress.objects.filter(user=user)
+    if user.email == email and [(a.email.lower(), a.primary, a.verified) for a in addresses] == [(email, True, True)]:
+        return False
+    user.email = email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+            addresses.delete()
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+    except IntegrityError:
+        # The same address given to another account at the same moment.
+        raise email_taken_error(email) from None
+    _sessions_end(user=user, keep_session_key=keep_session_key)
+    return True
+
+
+def _sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
+    """Sign ``user`` out everywhere but ``keep_session_key``; returns how many sessions ended.
+
+    Works with the sessions kept in the database (``db`` and ``cached_db``
+    engines, the portal's setting): each one is read to find its owner.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
+        if session.session_key == keep_session_key:
+            continue
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            store(session_key=session.session_key).delete()
+            ended += 1
+    return ended

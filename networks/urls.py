@@ -1,5 +1,6 @@
 from django.urls import path
 
+from concertation.lib import converters  # noqa: F401 - registers <id:...>
 from networks import views
 
 app_name = "networks"
@@ -8,14 +9,14 @@ urlpatterns = [
     path("reseaux/", views.network_list, name="list"),
     path("reseaux/<slug:slug>/", views.network_detail, name="detail"),
     path("reseaux/<slug:slug>/inviter/", views.invite, name="invite"),
-    path("reseaux/<slug:slug>/membres/<int:membership_id>/retirer/", views.deactivate_member, name="deactivate_member"),
+    path("reseaux/<slug:slug>/membres/<id:membership_id>/retirer/", views.deactivate_member, name="deactivate_member"),
     path(
-        "reseaux/<slug:slug>/invitations/<int:invitation_id>/renvoyer/",
+        "reseaux/<slug:slug>/invitations/<id:invitation_id>/renvoyer/",
         views.resend_invitation,
         name="resend_invitation",
     ),
     path(
-        "reseaux/<slug:slug>/invitations/<int:invitation_id>/annuler/",
+        "reseaux/<slug:slug>/invitations/<id:invitation_id>/annuler/",
         views.cancel_invitation,
         name="cancel_invitation",
     ),

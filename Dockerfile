@@ -14,12 +14,13 @@ RUN apt-get update \
         libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core gettext \
     && rm -rf /var/lib/apt/lists/*
 
-# Code stays owned by root (read-only for the app); only the media directory is
-# writable. A named volume mounted on /data/media starts with this ownership.
+# Code stays owned by root (read-only for the app); only the media directory and
+# beat's schedule are writable. Named volumes mounted on /data/media and
+# /data/beat start with this ownership.
 RUN groupadd --gid 10001 app \
     && useradd --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
-    && mkdir -p /data/media \
-    && chown app:app /data/media
+    && mkdir -p /data/media /data/beat \
+    && chown app:app /data/media /data/beat
 
 WORKDIR /app
 
@@ -33,12 +34,15 @@ COPY . .
 # Settings refuse to load in production without SECRET_KEY and REDIS_URL: both
 # get throw-away values that exist only for these two commands (the key is
 # random and not recorded). The dummy DATABASE_URL keeps settings from creating
-# var/ for SQLite. Nothing here connects to a database or to Redis. locale/ is
-# created in case it is missing (git does not keep empty directories).
+# var/ for SQLite; LOCAL_TRIAL lets the base URL and addresses keep their
+# placeholders, which nothing here uses. Nothing here connects to a database or
+# to Redis. locale/ is created in case it is missing (git does not keep empty
+# directories).
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     && export SECRET_KEY \
         REDIS_URL=redis://build.invalid:6379/0 \
         DATABASE_URL=postgres://build@build.invalid:5432/build \
+        LOCAL_TRIAL=true \
     && mkdir -p locale \
     && python manage.py compilemessages \
     && python manage.py collectstatic --noinput -v0

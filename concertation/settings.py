@@ -7,7 +7,9 @@ to start without a real ``SECRET_KEY``.
 """
 
 from datetime import date
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -38,7 +40,11 @@ if PRODUCTION and DEBUG:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Absolute address of the portal, used in links sent by e-mail from workers.
-PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PORTAL_BASE_URL = (env_str("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+# A trial of the production profile on this machine (docker-compose on
+# http://localhost, Mailpit): lets the base URL and the addresses below be
+# placeholders, which production refuses otherwise; `check --deploy` warns.
+LOCAL_TRIAL = env_bool("LOCAL_TRIAL", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,6 +62,7 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "concertation",
+    "outbox",
     "networks",
     "measures",
     "workgroups",
@@ -113,13 +120,42 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Redis: broker for Celery and shared cache (login rate limits must be shared
-# by every web process). Without it, tasks run in-process and the cache is local.
+# Redis: broker for Celery (REDIS_URL) and, in a database of its own, the shared
+# cache (CACHE_URL: pages, sessions, login rate limits shared by every web
+# process). Without them, tasks run in-process and the cache is local.
 REDIS_URL = env_str("REDIS_URL", "")
 if PRODUCTION and not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production.")
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+
+def _redis_database(url: str) -> tuple[str, int, int] | None:
+    """Host, port and database number of a redis:// or rediss:// URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"}:
+        return None
+    database = parts.path.strip("/") or "0"
+    if not database.isdigit():
+        raise ImproperlyConfigured(f"The Redis database of {parts.scheme}://{parts.hostname} must be a number.")
+    return (parts.hostname or "localhost").lower(), parts.port or 6379, int(database)
+
+
+def _next_database(url: str) -> str:
+    """REDIS_URL with the next database number (0 → 1, 15 → 0)."""
+    address = _redis_database(url)
+    if address is None:
+        raise ImproperlyConfigured("Set CACHE_URL: the cache's address can only be derived from a redis:// REDIS_URL.")
+    return urlsplit(url)._replace(path=f"/{(address[2] + 1) % 16}").geturl()
+
+
+# Never the broker's database: clearing the cache (it is cleared after an
+# outage, and may be by hand) would delete the queued tasks.
+CACHE_URL = env_str("CACHE_URL", "") or (_next_database(REDIS_URL) if REDIS_URL else "")
+_broker = _redis_database(REDIS_URL) if REDIS_URL else None
+if CACHE_URL and (CACHE_URL == REDIS_URL or (_broker and _redis_database(CACHE_URL) == _broker)):
+    raise ImproperlyConfigured("CACHE_URL must not name the Celery broker's Redis database (REDIS_URL).")
+if CACHE_URL:
+    # Fails open: with the cache unreachable, pages and sessions come from the database.
+    CACHES = {"default": {"BACKEND": "concertation.lib.cache.FailOpenRedisCache", "LOCATION": CACHE_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -132,10 +168,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing is tried twice (once more on a fresh connection, after a Redis
+# restart); with Redis down the rows wait in the outbox for the periodic sweep.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
     "announce-open-rounds": {"task": "measures.tasks.announce_open_rounds", "schedule": 300.0},
     "send-round-reminders": {"task": "measures.tasks.send_round_reminders", "schedule": 3600.0},
+    "sweep-outbox": {"task": "outbox.tasks.sweep_outbox", "schedule": 60.0},
 }
 
 AUTH_USER_MODEL = "networks.User"
@@ -184,6 +224,14 @@ PUBLIC_ROADMAP = env_bool("PUBLIC_ROADMAP", True)
 
 # Invitations to join the portal.
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14)
+# Invitations a person may send again within an hour (each one e-mails someone who has not asked for it).
+INVITATION_RESENDS_PER_HOUR = env_int("INVITATION_RESENDS_PER_HOUR", 10)
+
+# /healthz: the workers are asked at most this often (per web process), the
+# answer is kept meanwhile; beat is late when the outbox sweep (every 60 s)
+# has not run for this long.
+HEALTHZ_WORKER_CHECK_SECONDS = env_int("HEALTHZ_WORKER_CHECK_SECONDS", 30)
+HEALTHZ_BEAT_LATE_SECONDS = env_int("HEALTHZ_BEAT_LATE_SECONDS", 300)
 
 # E-mail.
 EMAIL_BACKEND = env_str(
@@ -194,10 +242,42 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually on port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually on port 465
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them.")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Concertation <ne-pas-repondre@concertation.example>")
+# Empty counts as unset: docker-compose passes every variable, set or not.
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Concertation <ne-pas-repondre@concertation.example>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The outbox (every e-mail is a row first; see outbox/delivery.py).
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)  # messages per task, over one SMTP connection
+OUTBOX_SWEEP_LIMIT = env_int("OUTBOX_SWEEP_LIMIT", 5000)  # messages the periodic sweep queues at once
+# A worker's hold on the batch it sends, renewed while it sends: a dead worker's batch is taken up after this.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
+# Temporary failures: retried after 1, 2, 4... minutes, then every hour, for as long as it takes.
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_MESSAGE_ID_DOMAIN = env_str("OUTBOX_MESSAGE_ID_DOMAIN", urlsplit(PORTAL_BASE_URL).hostname or "localhost")
+
+# Celery's limits follow from the longest task: an outbox batch, OUTBOX_BATCH_SIZE
+# messages over one SMTP connection, each (and the connection) allowed
+# EMAIL_TIMEOUT seconds: 51 × 20 s = 17 min by default. A task running longer
+# is killed, and given to another worker (acks_late). Redis hands a task it
+# delivered to another worker when it has not been acknowledged within the
+# visibility timeout: longer than the time limit, so that a slow but live batch
+# never runs twice; and not Kombu's hour, so that the tasks of a worker killed
+# mid-batch are taken up within about 20 minutes (the periodic sweep takes up
+# their messages sooner: see OUTBOX_LEASE_SECONDS).
+CELERY_TASK_TIME_LIMIT = (OUTBOX_BATCH_SIZE + 1) * EMAIL_TIMEOUT + 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 120,
+    # A web request queueing a task while Redis is down waits at most about 2 s (two tries of 1 s: see
+    # CELERY_TASK_PUBLISH_RETRY_POLICY); a refused connection fails at once.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
+}
 
 # Internationalisation: French first, English available, Paris time.
 LANGUAGE_CODE = "fr"
@@ -262,7 +342,61 @@ PORTAL = {
     # "none" until an RGAA audit has been carried out: no audit, no compliance claim.
     "accessibility_status": env_str("ACCESSIBILITY_STATUS", "none"),
     "accessibility_statement_date": date.fromisoformat(env_str("ACCESSIBILITY_STATEMENT_DATE", "2026-11-25")),
-    "contact_email": env_str("CONTACT_EMAIL", "concertation@portail.example"),
-    "dpo_email": env_str("DPO_EMAIL", "dpo@portail.example"),
+    "contact_email": env_str("CONTACT_EMAIL") or "concertation@portail.example",
+    "dpo_email": env_str("DPO_EMAIL") or "dpo@portail.example",
     "host": env_str("HOSTING_PROVIDER", ""),
 }
+
+
+# Production refuses what would send people links to nowhere or mail from
+# nobody: an http:// or local base URL, placeholder addresses.
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"}  # noqa: S104 - names refused, not bound
+_RESERVED_TLDS = {"example", "invalid", "test", "localhost"}  # RFC 2606 and 6761
+_EXAMPLE_DOMAINS = {"example.com", "example.net", "example.org"}
+
+
+def _is_placeholder_domain(domain: str) -> bool:
+    domain = domain.lower().rstrip(".")
+    return domain.rsplit(".", 1)[-1] in _RESERVED_TLDS or any(
+        domain == example or domain.endswith("." + example) for example in _EXAMPLE_DOMAINS
+    )
+
+
+def _base_url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https":
+        return "must start with https://"
+    if not host or host in _LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost"):
+        return "must be the portal's public address, not this machine's"
+    if _is_placeholder_domain(host):
+        return "must be the portal's public address, not a placeholder"
+    return None
+
+
+def _address_problem(value: str) -> str | None:
+    address = parseaddr(value)[1]
+    if "@" not in address:
+        return "must be an e-mail address"
+    if _is_placeholder_domain(address.rsplit("@", 1)[1]):
+        return "must be a real address, not a placeholder"
+    return None
+
+
+if PRODUCTION and not LOCAL_TRIAL:
+    _problems = [
+        f"{name}={value!r} {problem}"
+        for name, value, problem in [
+            ("PORTAL_BASE_URL", PORTAL_BASE_URL, _base_url_problem(PORTAL_BASE_URL)),
+            ("DEFAULT_FROM_EMAIL", DEFAULT_FROM_EMAIL, _address_problem(DEFAULT_FROM_EMAIL)),
+            ("CONTACT_EMAIL", PORTAL["contact_email"], _address_problem(PORTAL["contact_email"])),
+            ("DPO_EMAIL", PORTAL["dpo_email"], _address_problem(PORTAL["dpo_email"])),
+        ]
+        if problem
+    ]
+    if _problems:
+        raise ImproperlyConfigured(
+            "Production settings refused: "
+            + "; ".join(_problems)
+            + ". Set them in the environment (for a trial on this machine only: LOCAL_TRIAL=true)."
+        )

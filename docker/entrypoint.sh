@@ -30,7 +30,9 @@ case "$role" in
     exec celery -A concertation worker -l info -Q "${CELERY_TASK_DEFAULT_QUEUE:-concertation}"
     ;;
   beat)
-    exec celery -A concertation beat -l info --schedule /tmp/celerybeat-schedule
+    # The schedule (when each periodic task last ran) lives on the beat-data
+    # volume: a restarted beat neither repeats nor skips a periodic task.
+    exec celery -A concertation beat -l info --schedule "${CELERY_BEAT_SCHEDULE_FILE:-/data/beat/celerybeat-schedule}"
     ;;
   *)
     exec "$@"

@@ -4,7 +4,6 @@ from collections import Counter
 import rules
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -17,13 +16,15 @@ from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from concertation.lib.converters import parse_id
 from concertation.lib.francemap import EMPTY_FILL, Area, colour_for, legend, render_map
 from measures import services, synthesis
-from measures.cache import data_version
+from measures.cache import data_version, filtered_fragment, page_number
 from measures.filters import FeedbackFilter, MeasureFilter
 from measures.forms import FeedbackForm, ResponseForm
 from measures.models import Assessment, ConsultationRound, Feedback, Measure, Roadmap
-from networks.models import Network
+from networks.access import inside_required, may_read_inside
+from networks.models import Membership, Network
 
 MEASURES_PER_PAGE = 25
 FEEDBACK_PER_PAGE = 20
@@ -33,14 +34,16 @@ def _roadmap_is_visible(request) -> bool:
     return settings.PUBLIC_ROADMAP or request.user.is_authenticated
 
 
-def _get_feedback_for_user(request, pk: int, permission: str = "measures.view_feedback") -> Feedback:
-    """The feedback ``pk`` if ``permission`` allows it; 404 when it may not even be seen."""
+def _get_feedback_for_user(request, pk: int, permission: str = "measures.read_feedback") -> Feedback:
+    """The feedback ``pk`` if ``permission`` allows it; 404 when it may not even be seen.
+
+    Views that call it are ``inside_required``: outsiders got their 403 before."""
     feedback = get_object_or_404(
         Feedback.objects.select_related("measure", "network", "territory", "author", "round", "responded_by"), pk=pk
     )
     # The rules themselves, without Django's superuser shortcut: even a
     # superuser does not edit someone else's feedback.
-    if not rules.has_perm("measures.view_feedback", request.user, feedback):
+    if not rules.has_perm("measures.read_feedback", request.user, feedback):
         raise Http404
     if not rules.has_perm(permission, request.user, feedback):
         raise PermissionDenied
@@ -65,13 +68,20 @@ def measure_list(request):
     measures = Measure.objects.select_related("programme").order_by("number")
     # Lazy: nothing is queried when the template finds the content in its cache.
     measure_filter = SimpleLazyObject(lambda: MeasureFilter(request.GET or None, queryset=measures))
-    page = SimpleLazyObject(
-        lambda: _measure_page(measure_filter, request.GET.get("page"), with_counts=request.user.is_authenticated)
-    )
+    can_read_feedback = may_read_inside(request.user)
+    number = page_number(request.GET.get("page"))
+    fragment = filtered_fragment(MeasureFilter, request.GET, lambda: measure_filter, number)
+    page = SimpleLazyObject(lambda: _measure_page(measure_filter, number, with_counts=can_read_feedback))
     return render(
         request,
         "measures/measure_list.html",
-        {"filter": measure_filter, "page_obj": page, "data_version": data_version()},
+        {
+            "filter": measure_filter,
+            "page_obj": page,
+            "fragment": fragment,
+            "data_version": data_version(),
+            "can_read_feedback": can_read_feedback,
+        },
     )
 
 
@@ -95,7 +105,13 @@ def measure_detail(request, pk):
     if not _roadmap_is_visible(request):
         return redirect_to_login(request.get_full_path())
     measure = get_object_or_404(Measure.objects.select_related("programme", "roadmap"), pk=pk)
-    context = {"measure": measure, "page": MeasureSynthesis(measure), "data_version": data_version()}
+    context = {
+        "measure": measure,
+        "page": MeasureSynthesis(measure),
+        "data_version": data_version(),
+        # The measure is public with PUBLIC_ROADMAP; what the networks say of it is not.
+        "can_read_feedback": may_read_inside(request.user),
+    }
     if request.user.is_authenticated:
         context["can_file"] = services.networks_user_may_file_for(request.user).exists()
     return render(request, "measures/measure_detail.html", context)
@@ -120,13 +136,13 @@ def _save_feedback(request, form, create):
     return redirect(feedback)
 
 
-@login_required
+@inside_required
 @require_http_methods(["GET", "POST"])
 def feedback_create(request, pk):
     measure = get_object_or_404(Measure, pk=pk)
     if not services.networks_user_may_file_for(request.user).exists():
         raise PermissionDenied
-    initial = {key: request.GET[key] for key in ("round", "network") if request.GET.get(key, "").isdigit()}
+    initial = {key: number for key in ("round", "network") if (number := parse_id(request.GET.get(key))) is not None}
     if request.method == "GET" and {"round", "network"} <= initial.keys():
         # A draft for this round, network and measure is taken up again rather than duplicated.
         draft = Feedback.objects.filter(
@@ -157,10 +173,10 @@ def feedback_create(request, pk):
     return render(request, "measures/feedback_form.html", {"form": form, "measure": measure})
 
 
-@login_required
+@inside_required
 @require_http_methods(["GET", "POST"])
 def feedback_edit(request, pk):
-    feedback = _get_feedback_for_user(request, pk, "measures.change_feedback")
+    feedback = _get_feedback_for_user(request, pk, "measures.edit_feedback")
     form = FeedbackForm(request.POST or None, user=request.user, measure=feedback.measure, feedback=feedback)
     if request.method == "POST" and form.is_valid():
         response = _save_feedback(
@@ -185,23 +201,23 @@ def _feedback_detail_context(request, feedback, response_form=None) -> dict:
     return {
         "feedback": feedback,
         "categories": [row.get_category_display() for row in feedback.obstacle_rows.all()],
-        "can_change": rules.has_perm("measures.change_feedback", request.user, feedback),
+        "can_change": rules.has_perm("measures.edit_feedback", request.user, feedback),
         "can_respond": can_respond,
         "response_form": response_form
         or (ResponseForm(initial={"response": feedback.response}) if can_respond else None),
     }
 
 
-@login_required
+@inside_required
 def feedback_detail(request, pk):
     feedback = _get_feedback_for_user(request, pk)
     return render(request, "measures/feedback_detail.html", _feedback_detail_context(request, feedback))
 
 
-@login_required
+@inside_required
 @require_http_methods(["GET", "POST"])
 def feedback_withdraw(request, pk):
-    feedback = _get_feedback_for_user(request, pk, "measures.change_feedback")
+    feedback = _get_feedback_for_user(request, pk, "measures.edit_feedback")
     if request.method == "POST":
         services.feedback_withdraw(actor=request.user, feedback=feedback)
         messages.success(request, _("Votre retour a été retiré : il n'apparaît plus dans la synthèse."))
@@ -209,7 +225,7 @@ def feedback_withdraw(request, pk):
     return render(request, "measures/feedback_withdraw.html", {"feedback": feedback})
 
 
-@login_required
+@inside_required
 @require_http_methods(["POST"])
 def feedback_respond(request, pk):
     feedback = _get_feedback_for_user(request, pk, "measures.respond_feedback")
@@ -232,18 +248,24 @@ def _filtered_feedback(request) -> FeedbackFilter:
     return FeedbackFilter(request.GET or None, queryset=queryset)
 
 
-@login_required
+@inside_required
 def feedback_list(request):
     feedback_filter = SimpleLazyObject(lambda: _filtered_feedback(request))
+    number = page_number(request.GET.get("page"))
+    fragment = filtered_fragment(FeedbackFilter, request.GET, lambda: feedback_filter, number)
     page = SimpleLazyObject(
-        lambda: Paginator(feedback_filter.qs.order_by("-submitted_at", "-pk"), FEEDBACK_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
+        lambda: Paginator(feedback_filter.qs.order_by("-submitted_at", "-pk"), FEEDBACK_PER_PAGE).get_page(number)
     )
     return render(
         request,
         "measures/feedback_list.html",
-        {"filter": feedback_filter, "page_obj": page, "data_version": data_version()},
+        {
+            "filter": feedback_filter,
+            "page_obj": page,
+            "fragment": fragment,
+            "query_string": fragment.query_string,
+            "data_version": data_version(),
+        },
     )
 
 
@@ -275,7 +297,7 @@ def _csv_safe(value) -> str:
     return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
 
 
-@login_required
+@inside_required
 def feedback_export(request):
     """The filtered feedback as CSV, UTF-8 with BOM so spreadsheets read the accents."""
     queryset = (
@@ -301,14 +323,13 @@ MAP_MODES = {"count", *Assessment.values}
 class SynthesisPage(synthesis.FeedbackSummary):
     """The synthesis of the filtered feedback; each part is computed when first read."""
 
-    def __init__(self, request):
-        self.request = request
-        self.filter = _filtered_feedback(request)
+    def __init__(self, feedback_filter: FeedbackFilter, params, map_mode: str):
+        self.filter = feedback_filter
         super().__init__(self.filter.qs)
         valid = self.filter.is_bound and self.filter.form.is_valid()
         self.criteria = self.filter.form.cleaned_data if valid else {}
-        mode = request.GET.get("carte", "count")
-        self.map_mode = mode if mode in MAP_MODES else "count"
+        self.params = params  # the filters, for the map's links
+        self.map_mode = map_mode
 
     @cached_property
     def round(self):
@@ -340,7 +361,7 @@ class SynthesisPage(synthesis.FeedbackSummary):
 
     @cached_property
     def map(self):
-        return _map(self.request, self.departements, self.map_mode)
+        return _map(self.params, self.departements, self.map_mode)
 
     @property
     def map_modes(self):
@@ -349,21 +370,24 @@ class SynthesisPage(synthesis.FeedbackSummary):
         ]
 
 
-@login_required
+@inside_required
 def synthesis_view(request):
+    feedback_filter = SimpleLazyObject(lambda: _filtered_feedback(request))
+    mode = request.GET.get("carte", "count")
+    map_mode = mode if mode in MAP_MODES else "count"
+    fragment = filtered_fragment(FeedbackFilter, request.GET, lambda: feedback_filter, map_mode)
     context = {
-        "page": SimpleLazyObject(lambda: SynthesisPage(request)),
-        "query_string": request.GET.urlencode(),
+        "page": SimpleLazyObject(lambda: SynthesisPage(feedback_filter, fragment.params, map_mode)),
+        "fragment": fragment,
+        "query_string": fragment.query_string,
         "data_version": data_version(),
     }
     return render(request, "measures/synthesis.html", context)
 
 
-def _map(request, departements, mode):
+def _map(filters, departements, mode):
     """The SVG map: each département coloured by its count or share, linked to its feedback."""
-    params = request.GET.copy()
-    params.pop("carte", None)
-    params.pop("page", None)
+    params = filters.copy()
     values = {}
     for row in departements:
         if row["code"] is None:
@@ -410,10 +434,11 @@ def _visible_rounds(request):
     )
     if request.user.is_staff:
         return rounds
-    return rounds.filter(networks__memberships__user=request.user, networks__memberships__is_active=True).distinct()
+    memberships = Membership.objects.active().filter(user=request.user)
+    return rounds.filter(networks__memberships__in=memberships).distinct()
 
 
-@login_required
+@inside_required
 def round_list(request):
     rounds = _visible_rounds(request).order_by("-opens_at")
     page = Paginator(rounds, 20).get_page(request.GET.get("page"))
@@ -424,7 +449,7 @@ def _rate(item, answered: int, total: int) -> dict:
     return {"item": item, "answered": answered, "total": total, "rate": round(100 * answered / total) if total else 0}
 
 
-@login_required
+@inside_required
 def round_detail(request, pk):
     consultation = get_object_or_404(
         _visible_rounds(request).prefetch_related(
@@ -454,7 +479,7 @@ def round_detail(request, pk):
             }
             for n in my_networks
         ],
-        "can_view_rates": request.user.has_perm("measures.view_response_rates"),
+        "can_view_rates": request.user.has_perm("measures.read_response_rates"),
     }
     if context["can_view_rates"]:
         by_network = Counter(network for network, _measure in answered)

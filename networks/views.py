@@ -1,10 +1,16 @@
+from datetime import timedelta
+
 import rules
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -14,6 +20,7 @@ from networks import services
 from networks.forms import AcceptInvitationForm, InvitationForm
 from networks.models import Invitation, Membership, Network, User
 from networks.tokens import InvitationLinkError, read_invitation_token
+from outbox.models import OutboxMessage
 
 MEMBERS_PER_PAGE = 50
 
@@ -40,8 +47,8 @@ def network_detail(request, slug):
     user = request.user
     context = {
         "network": network,
-        "can_view_members": user.has_perm("networks.view_members", network),
-        "can_view_contacts": user.has_perm("networks.view_member_contacts", network),
+        "can_view_members": user.has_perm("networks.read_members", network),
+        "can_view_contacts": user.has_perm("networks.read_member_contacts", network),
         "can_invite": user.has_perm("networks.invite_member", network),
         "can_manage": user.has_perm("networks.manage_members", network),
     }
@@ -55,7 +62,7 @@ def network_detail(request, slug):
         context["members_page"] = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     if context["can_invite"]:
         context["pending_invitations"] = (
-            Invitation.objects.pending().filter(network=network).order_by("-created_at")[:50]
+            Invitation.objects.pending().filter(network=network).prefetch_related("emails").order_by("-created_at")[:50]
         )
     return render(request, "networks/network_detail.html", context)
 
@@ -116,10 +123,37 @@ def _get_pending_invitation(request, slug, invitation_id) -> Invitation:
     )
 
 
+def _invitations_resent_in_the_last_hour(user) -> int:
+    """Invitation e-mails of the last hour that were not an invitation's first,
+    about the invitations ``user`` sent last. Counted in the database, which
+    holds them anyway, so that the limit holds with the cache down."""
+    emails = OutboxMessage.objects.filter(kind="invitation", about_type=ContentType.objects.get_for_model(Invitation))
+    earlier = emails.filter(about_id=OuterRef("about_id"), pk__lt=OuterRef("pk"))
+    return (
+        emails.filter(
+            created_at__gte=timezone.now() - timedelta(hours=1),
+            about_id__in=Invitation.objects.filter(invited_by=user).values("pk"),
+        )
+        .filter(Exists(earlier))
+        .count()
+    )
+
+
 @login_required
 @require_http_methods(["POST"])
 def resend_invitation(request, slug, invitation_id):
     invitation = _get_pending_invitation(request, slug, invitation_id)
+    limit = settings.INVITATION_RESENDS_PER_HOUR
+    if _invitations_resent_in_the_last_hour(request.user) >= limit:
+        messages.error(
+            request,
+            _(
+                "Vous avez déjà renvoyé %(limit)s invitations au cours de la dernière heure. "
+                "Réessayez plus tard : l'invitation de %(email)s n'a pas été renvoyée."
+            )
+            % {"limit": limit, "email": invitation.email},
+        )
+        return redirect(invitation.network)
     services.invitation_resend(inviter=request.user, invitation=invitation)
     messages.success(request, _("Invitation renvoyée à %(email)s, avec un nouveau lien.") % {"email": invitation.email})
     return redirect(invitation.network)

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format messages system-deps clean
+.PHONY: run test bench bench-outbox lint format messages system-deps clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 est requis ($(PYTHON) introuvable)."; exit 1; }
@@ -14,10 +14,12 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.tx
 	$(BIN)/pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
 	touch $(STAMP)
 
-# Debian packages: gettext (translations), Pango (PDF rendering), Chromium (browser tests).
+# Debian packages: gettext (translations), Pango (PDF rendering), Chromium (browser tests), PostgreSQL and Redis
+# (the test servers bin/with-test-services starts when DATABASE_URL or REDIS_URL is unset).
 system-deps:
 	@missing=""; \
-	for pkg in gettext libpango-1.0-0 libpangoft2-1.0-0 chromium fonts-dejavu-core; do \
+	for pkg in gettext libpango-1.0-0 libpangoft2-1.0-0 chromium fonts-dejavu-core \
+	  postgresql postgresql-common redis-server; do \
 	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -35,14 +37,18 @@ run: $(STAMP) messages
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# The whole suite. Uses DATABASE_URL and REDIS_URL when set (CI: PostgreSQL and Redis).
+# The whole suite on PostgreSQL and Redis: those of DATABASE_URL and REDIS_URL when set (CI), otherwise throwaway
+# servers started for the run. One simple command, so that make's SIGTERM reaches the script that stops them.
 test: $(STAMP) system-deps messages
-	@status=0; CELERY_TASK_DEFAULT_QUEUE=concertation-test-$$$$ $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
-	if [ $$status -eq 5 ]; then echo "Aucun test n'a été exécuté." >&2; fi; exit $$status
+	@CELERY_TASK_DEFAULT_QUEUE=concertation-test-$$$$ bin/with-test-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Throughput and latency of the feedback pages on PostgreSQL (BENCH_DATABASE_URL) under gunicorn.
 bench: $(STAMP) messages
 	$(BIN)/python bench/feedback_pages.py $(BENCH_ARGS)
+
+# 1,000 e-mails through the outbox and a real worker, against Django's bare send_mass_mail.
+bench-outbox: $(STAMP) messages
+	$(BIN)/python bench/outbox_fanout.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

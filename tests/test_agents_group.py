@@ -154,19 +154,11 @@ def test_it_opens_each_record_to_an_agent(agent_client, admin_objects, model):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        "networks_user",
-        "networks_network",
-        "networks_territory",
-        "networks_membership",
-        "networks_invitation",
-        "measures_roadmap",
-        "measures_measure",
-        "measures_consultationround",
-    ],
-)
+# Feedback comes from the networks and e-mails from the portal: agents add neither by hand.
+ADDABLE = [name for name in CHANGELISTS if name not in {"measures_feedback", "outbox_outboxmessage"}]
+
+
+@pytest.mark.parametrize("model", ADDABLE)
 def test_it_lets_an_agent_add_records(agent_client, model):
     assert agent_client.get(reverse(f"admin:{model}_add")).status_code == 200
 

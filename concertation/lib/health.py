@@ -125,22 +125,21 @@ def _check_database() -> str:
     return "ok"
 
 
+def _ping(url: str, timeout: float) -> str:
+    if not url:
+        return "not configured"
+    redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout).ping()
+    return "ok"
+
+
 def _check_redis() -> str:
     """The Celery broker."""
-    if not settings.REDIS_URL:
-        return "not configured"
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    client.ping()
-    return "ok"
+    return _ping(settings.REDIS_URL, timeout=2)
 
 
 def _check_cache() -> str:
     """The shared cache: down, the portal works on, slower (it fails open)."""
-    if not settings.CACHE_URL:
-        return "not configured"
-    client = redis.Redis.from_url(settings.CACHE_URL, socket_timeout=1, socket_connect_timeout=1)
-    client.ping()
-    return "ok"
+    return _ping(settings.CACHE_URL, timeout=1)
 
 
 def _check_workers() -> str:

@@ -254,6 +254,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The outbox (every e-mail is a row first; see outbox/delivery.py).
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)  # messages per task, over one SMTP connection
 OUTBOX_SWEEP_LIMIT = env_int("OUTBOX_SWEEP_LIMIT", 5000)  # messages the periodic sweep queues at once
+OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 60)  # how overdue a message is before the sweep
 # A worker's hold on the batch it sends, renewed while it sends: a dead worker's batch is taken up after this.
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
 # Temporary failures: retried after 1, 2, 4... minutes, then every hour, for as long as it takes.
@@ -391,6 +392,8 @@ if PRODUCTION and not LOCAL_TRIAL:
             ("DEFAULT_FROM_EMAIL", DEFAULT_FROM_EMAIL, _address_problem(DEFAULT_FROM_EMAIL)),
             ("CONTACT_EMAIL", PORTAL["contact_email"], _address_problem(PORTAL["contact_email"])),
             ("DPO_EMAIL", PORTAL["dpo_email"], _address_problem(PORTAL["dpo_email"])),
+            # Mailpit accepts everything and delivers nothing: the outbox would call every e-mail sent.
+            ("EMAIL_HOST", EMAIL_HOST, "is a trial mail catcher, not a relay" if EMAIL_HOST in {"mailpit"} else None),
         ]
         if problem
     ]

@@ -77,8 +77,9 @@ class UserAdmin(BaseUserAdmin):
         return readonly if request.user.is_superuser else [*readonly, *self.rights_fields]
 
     def has_change_permission(self, request, obj=None):
-        # Nor does an agent change a superuser's account (address, password).
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        # Nor does an agent change another staff account (address, password):
+        # that would let one agent sign in as another. The superuser does.
+        if obj is not None and not request.user.is_superuser and not services.user_may_be_changed_by(obj, request.user):
             return False
         return super().has_change_permission(request, obj)
 

@@ -35,6 +35,7 @@ from networks.models import (
     normalize_email_address,
 )
 from networks.tokens import read_invitation_token
+from outbox.models import OutboxMessage
 
 # --- Invitations -----------------------------------------------------------
 
@@ -498,6 +499,12 @@ def email_taken_error(email: str) -> ValidationError:
 
 
 @transaction.atomic
+def user_may_be_changed_by(user: User, agent: User) -> bool:
+    """An agent changes members' accounts and their own; other staff accounts
+    (superusers included) are the superuser's to change."""
+    return agent.is_superuser or user.pk == agent.pk or not (user.is_staff or user.is_superuser)
+
+
 def user_change_email(*, user: User, new_email: str, changed_by: User, keep_session_key: str | None = None) -> bool:
     """Give ``user`` the address ``new_email`` and take the old one away everywhere.
 
@@ -508,7 +515,7 @@ def user_change_email(*, user: User, new_email: str, changed_by: User, keep_sess
     change their own address stay signed in). Raises ValidationError when
     another account uses the address. Returns False when nothing changed.
     """
-    if not changed_by.has_perm("networks.change_user") or (user.is_superuser and not changed_by.is_superuser):
+    if not changed_by.has_perm("networks.change_user") or not user_may_be_changed_by(user, changed_by):
         raise PermissionDenied
     email = normalize_email_address(new_email)
     validate_email(email)
@@ -518,7 +525,7 @@ def user_change_email(*, user: User, new_email: str, changed_by: User, keep_sess
     addresses = EmailAddress.objects.filter(user=user)
     if user.email == email and [(a.email.lower(), a.primary, a.verified) for a in addresses] == [(email, True, True)]:
         return False
-    user.email = email
+    old_email, user.email = user.email, email
     try:
         with transaction.atomic():
             user.save(update_fields=["email"])
@@ -527,6 +534,8 @@ def user_change_email(*, user: User, new_email: str, changed_by: User, keep_sess
     except IntegrityError:
         # The same address given to another account at the same moment.
         raise email_taken_error(email) from None
+    # What was still waiting for the old mailbox goes to the new one.
+    OutboxMessage.objects.filter(to_email__iexact=old_email).unsent().update(to_email=email)
     _sessions_end(user=user, keep_session_key=keep_session_key)
     return True
 

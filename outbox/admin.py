@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -6,6 +8,8 @@ from django.utils.translation import ngettext
 
 from outbox import services
 from outbox.models import OutboxMessage
+
+LINK = re.compile(r"https?://\S+")
 
 
 @admin.register(OutboxMessage)
@@ -28,9 +32,14 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "sent_at",
         "message_id",
-        "body_text",
+        "text_without_links",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("texte (liens masqués)"))
+    def text_without_links(self, message):
+        # Invitation and password links are personal: whoever reads the outbox must not be able to use them.
+        return LINK.sub(str(_("[lien personnel masqué]")), message.body_text)
 
     @admin.display(description=_("dernière erreur"))
     def short_error(self, message):
@@ -62,8 +71,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 ngettext(
-                    "%(count)d courriel déjà envoyé ou en cours d'envoi n'a pas été renvoyé.",
-                    "%(count)d courriels déjà envoyés ou en cours d'envoi n'ont pas été renvoyés.",
+                    "%(count)d courriel déjà envoyé, en cours d'envoi ou annulé n'a pas été renvoyé.",
+                    "%(count)d courriels déjà envoyés, en cours d'envoi ou annulés n'ont pas été renvoyés.",
                     skipped,
                 )
                 % {"count": skipped},

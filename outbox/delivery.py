@@ -12,6 +12,7 @@ import contextlib
 import logging
 import smtplib
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,19 +39,25 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
-def claim(*, message_ids: list[int] | None = None, limit: int | None = None, now=None) -> list[int]:
-    """Mark due messages as being sent by this worker and return their ids."""
+def claim(*, message_ids: list[int] | None = None, limit: int | None = None, now=None) -> tuple[uuid.UUID, list[int]]:
+    """Mark due messages as being sent by this worker: the claim's token and the ids it holds."""
     now = now or timezone.now()
     limit = limit or settings.OUTBOX_BATCH_SIZE
+    token = uuid.uuid4()
     with transaction.atomic():
         due = OutboxMessage.objects.due(now)
         if message_ids is not None:
             due = due.filter(pk__in=message_ids)
         ids = list(due.order_by("pk").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         OutboxMessage.objects.filter(pk__in=ids).update(
-            status=Status.SENDING, lease_expires_at=now + _lease(), attempts=F("attempts") + 1
+            status=Status.SENDING, claim=token, lease_expires_at=now + _lease(), attempts=F("attempts") + 1
         )
-    return ids
+    return token, ids
+
+
+def _held(token, ids):
+    """The rows of a claim this worker still holds."""
+    return OutboxMessage.objects.filter(pk__in=ids, status=Status.SENDING, claim=token)
 
 
 def as_email_message(message: OutboxMessage, connection=None) -> EmailMultiAlternatives:
@@ -107,8 +114,8 @@ def _close_quietly(connection) -> None:
         connection.close()
 
 
-def _defer(message: OutboxMessage, reason: str, now) -> None:
-    OutboxMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
+def _defer(message: OutboxMessage, reason: str, now, token) -> None:
+    _held(token, [message.pk]).update(
         status=Status.QUEUED, next_attempt_at=now + message.retry_delay(), last_error=reason, lease_expires_at=None
     )
 
@@ -118,11 +125,9 @@ def _defer(message: OutboxMessage, reason: str, now) -> None:
 MARK_SENT_EVERY = 25
 
 
-def _mark_sent(accepted: list[int]) -> None:
+def _mark_sent(accepted: list[int], token) -> None:
     if accepted:
-        OutboxMessage.objects.filter(pk__in=accepted, status=Status.SENDING).update(
-            status=Status.SENT, sent_at=timezone.now(), last_error="", lease_expires_at=None
-        )
+        _held(token, accepted).update(status=Status.SENT, sent_at=timezone.now(), last_error="", lease_expires_at=None)
         accepted.clear()
 
 
@@ -130,7 +135,7 @@ def deliver(*, message_ids: list[int] | None = None, limit: int | None = None) -
     """Send a batch of due messages over one connection. Safe to run twice
     and concurrently: a message already sent, or claimed elsewhere, is skipped."""
     report = DeliveryReport()
-    ids = claim(message_ids=message_ids, limit=limit)
+    token, ids = claim(message_ids=message_ids, limit=limit)
     if not ids:
         return report
     messages = list(OutboxMessage.objects.filter(pk__in=ids).order_by("pk"))
@@ -140,7 +145,7 @@ def deliver(*, message_ids: list[int] | None = None, limit: int | None = None) -
     except Exception as exc:  # noqa: BLE001 - server unreachable: every message waits for its retry
         reason, now = describe(exc), timezone.now()
         for message in messages:
-            _defer(message, reason, now)
+            _defer(message, reason, now, token)
         report.deferred = len(messages)
         logger.warning("outbox: SMTP unreachable, %d message(s) deferred: %s", len(messages), reason)
         return report
@@ -149,23 +154,19 @@ def deliver(*, message_ids: list[int] | None = None, limit: int | None = None) -
     try:
         for position, message in enumerate(messages):
             if time.monotonic() - renewed > settings.OUTBOX_LEASE_SECONDS / 3:
-                # A slow server: keep the rest of the batch ours.
-                OutboxMessage.objects.filter(pk__in=ids[position:], status=Status.SENDING).update(
-                    lease_expires_at=timezone.now() + _lease()
-                )
+                # A slow server: keep the batch ours, accepted messages not yet marked sent included.
+                _held(token, ids).update(lease_expires_at=timezone.now() + _lease())
                 renewed = time.monotonic()
             try:
                 connection.send_messages([as_email_message(message, connection)])
             except Exception as exc:  # noqa: BLE001 - one message's failure never stops the others
                 now, reason = timezone.now(), describe(exc)
                 if is_permanent(exc):
-                    OutboxMessage.objects.filter(pk=message.pk).update(
-                        status=Status.FAILED, last_error=reason, lease_expires_at=None
-                    )
+                    _held(token, [message.pk]).update(status=Status.FAILED, last_error=reason, lease_expires_at=None)
                     report.failed += 1
                     logger.warning("outbox: message %s refused for good: %s", message.pk, reason)
                     continue
-                _defer(message, reason, now)
+                _defer(message, reason, now, token)
                 report.deferred += 1
                 if _is_connection_lost(exc):
                     _close_quietly(connection)
@@ -173,23 +174,26 @@ def deliver(*, message_ids: list[int] | None = None, limit: int | None = None) -
                         connection.open()
                     except Exception:  # noqa: BLE001 - the rest of the batch waits for its retry
                         for rest in messages[position + 1 :]:
-                            _defer(rest, reason, now)
+                            _defer(rest, reason, now, token)
                         report.deferred += len(messages) - position - 1
                         return report
                 continue
             accepted.append(message.pk)
             report.sent += 1
             if len(accepted) >= MARK_SENT_EVERY:
-                _mark_sent(accepted)
+                _mark_sent(accepted, token)
     finally:
-        _mark_sent(accepted)
+        _mark_sent(accepted, token)
         _close_quietly(connection)
     return report
 
 
 def sweep(*, now=None) -> list[int]:
-    """Ids of every message due now: queued ones whose time has come and
-    those a dead worker left in "sending"."""
+    """Ids of every message overdue: queued ones whose time came a while ago
+    (their task was lost with the broker, or none was queued: retries) and
+    those a dead worker left in "sending". The grace period spares rows whose
+    task is still waiting its turn in a long fan-out."""
+    overdue = (now or timezone.now()) - timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
     return list(
-        OutboxMessage.objects.due(now).order_by("pk").values_list("pk", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
+        OutboxMessage.objects.due(overdue).order_by("pk").values_list("pk", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
     )

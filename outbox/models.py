@@ -72,6 +72,8 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     next_attempt_at = models.DateTimeField(_("prochaine tentative"), default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Drawn by each claim: a worker whose lease ran out no longer writes to rows another worker took.
+    claim = models.UUIDField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
 
     objects = OutboxQuerySet.as_manager()

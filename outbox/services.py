@@ -96,6 +96,15 @@ def email_queue(
     return created[0] if created else None
 
 
+def rendered_email_queue(*, to: str, kind: str, subject: str, text: str, html: str = "") -> OutboxMessage:
+    """An e-mail another library wrote (allauth's password reset): stored and sent like the others."""
+    row = OutboxMessage.objects.create(
+        kind=kind, to_email=to, subject=" ".join(subject.split())[:255], body_text=text, body_html=html
+    )
+    _dispatch_on_commit([row.pk])
+    return row
+
+
 def _row_for(email: Email) -> OutboxMessage:
     rendered = render_templated_email(email.template, email.context)
     return OutboxMessage(
@@ -123,12 +132,12 @@ def emails_cancel_unsent(*, about, kind: str | None = None) -> int:
 
 @transaction.atomic
 def messages_requeue(*, message_ids: Iterable[int]) -> int:
-    """Put failed, cancelled or waiting messages back in line to leave now.
-    Sent messages and those being sent are left alone."""
+    """Put failed or waiting messages back in line to leave now. Sent
+    messages, those being sent and cancelled ones (an invitation's earlier
+    link, which no longer works) are left alone."""
     ids = list(
         OutboxMessage.objects.select_for_update()
-        .filter(pk__in=list(message_ids))
-        .exclude(status__in=[OutboxMessage.Status.SENT, OutboxMessage.Status.SENDING])
+        .filter(pk__in=list(message_ids), status__in=[OutboxMessage.Status.FAILED, OutboxMessage.Status.QUEUED])
         .values_list("pk", flat=True)
     )
     OutboxMessage.objects.filter(pk__in=ids).update(

@@ -51,9 +51,13 @@ def test_sign_in_attempts_are_limited(client, alice, password):
     assert "_auth_user_id" not in client.session
 
 
-def test_a_forgotten_password_can_be_reset_by_email(client, alice):
-    response = client.post(reverse("account_reset_password"), {"email": "alice@alpha.example"})
+def test_a_forgotten_password_can_be_reset_by_email(client, alice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("account_reset_password"), {"email": "alice@alpha.example"})
     assert response.status_code == 302
+    from outbox.models import OutboxMessage
+
+    assert OutboxMessage.objects.get(kind="password_reset_key").status == "sent"  # through the outbox
     [message] = mail.outbox
     assert message.to == ["alice@alpha.example"]
     reset_path = next(line for line in message.body.splitlines() if "/compte/password/reset/key/" in line).strip()
@@ -112,8 +116,9 @@ def test_a_reset_request_for_an_unknown_address_sends_nothing(client):
     assert mail.outbox == []
 
 
-def test_account_emails_greet_in_french_without_the_server_name(client, alice):
-    client.post(reverse("account_reset_password"), {"email": "alice@alpha.example"})
+def test_account_emails_greet_in_french_without_the_server_name(client, alice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_reset_password"), {"email": "alice@alpha.example"})
     [message] = mail.outbox
     assert message.body.startswith("Bonjour,")
     assert "testserver" not in message.body.split("http")[0]

@@ -313,3 +313,21 @@ def test_it_keeps_the_portals_business_rules_on_is_staff(staff, staff_without_gr
     assert staff.has_perm("measures.respond_feedback", feedback)
     assert staff_without_group.has_perm("measures.respond_feedback", feedback)
     assert not alice.has_perm("measures.respond_feedback", feedback)
+
+
+def test_an_agent_cannot_take_over_another_staff_account(agent_client, agents):
+    from networks.models import User
+    from tests.factories import UserFactory
+
+    colleague = UserFactory(email="collegue@anct.example", is_staff=True)
+    colleague.groups.add(agents)
+    password_page = reverse("admin:auth_user_password_change", args=[colleague.pk]).replace(
+        "auth/user", "networks/user"
+    )
+    assert agent_client.get(password_page).status_code == 403
+    response = agent_client.post(
+        reverse("admin:networks_user_change", args=[colleague.pk]),
+        {"email": "pirate@example.org", "full_name": "X", "is_active": "on"},
+    )
+    assert response.status_code == 403
+    assert User.objects.get(pk=colleague.pk).email == "collegue@anct.example"

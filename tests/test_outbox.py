@@ -94,11 +94,18 @@ def test_a_failing_message_waits_and_the_next_ones_still_leave():
 
 def test_a_message_left_sending_by_a_dead_worker_is_due_again_once_its_lease_expires():
     message = _queue()
-    assert delivery.claim(message_ids=[message.pk]) == [message.pk]
-    assert delivery.claim(message_ids=[message.pk]) == []  # held by the first worker
+    first_token, first_ids = delivery.claim(message_ids=[message.pk])
+    assert first_ids == [message.pk]
+    assert delivery.claim(message_ids=[message.pk])[1] == []  # held by the first worker
     assert not OutboxMessage.objects.due().exists()
     OutboxMessage.objects.filter(pk=message.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert list(OutboxMessage.objects.due()) == [message]
+    # Another worker takes it up; the first, come back to life, no longer writes to it.
+    second_token, second_ids = delivery.claim(message_ids=[message.pk])
+    assert second_ids == [message.pk] and second_token != first_token
+    delivery._mark_sent([message.pk], first_token)
+    message.refresh_from_db()
+    assert message.status == Status.SENDING and message.claim == second_token
 
 
 def test_a_broker_that_is_down_leaves_the_messages_for_the_sweep(caplog):
@@ -135,7 +142,7 @@ def test_agents_read_the_outbox_and_send_failed_messages_again(agent_client, dja
         )
     body = response.content.decode()
     assert "1 courriel remis en file d&#x27;envoi." in body
-    assert "1 courriel déjà envoyé ou en cours d&#x27;envoi n&#x27;a pas été renvoyé." in body
+    assert "1 courriel déjà envoyé, en cours d&#x27;envoi ou annulé n&#x27;a pas été renvoyé." in body
     failed.refresh_from_db()
     assert failed.status == Status.SENT
     assert [m.to for m in mail.outbox] == [["retour@ville.example"]]
@@ -154,3 +161,25 @@ def test_people_who_are_not_agents_cannot_open_the_outbox(client, coordinator_a)
     client.force_login(coordinator_a)
     response = client.get(reverse("admin:outbox_outboxmessage_changelist"))
     assert response.status_code == 302
+
+
+def test_agents_do_not_see_the_personal_links_of_the_e_mails(agent_client, coordinator_a, network_a):
+    from networks import services
+
+    invitation = services.invitation_send(
+        inviter=coordinator_a, network=network_a, email="nina@ville.example", role="representative"
+    ).invitation
+    message = OutboxMessage.objects.about(invitation).get()
+    link = next(word for word in message.body_text.split() if "/invitation/" in word)
+    page = agent_client.get(reverse("admin:outbox_outboxmessage_change", args=[message.pk])).content.decode()
+    assert "[lien personnel masqué]" in page
+    assert link not in page and link.rsplit("/invitation/", 1)[1].strip("/") not in page
+
+
+def test_mail_waiting_for_an_old_address_follows_the_person_to_the_new_one(staff, alice):
+    from networks.services import user_change_email
+
+    message = _queue("alice@alpha.example")
+    user_change_email(user=alice, new_email="alice@nouvelle.example", changed_by=staff)
+    message.refresh_from_db()
+    assert message.to_email == "alice@nouvelle.example"

@@ -49,7 +49,7 @@ def _settled():
 
 def _time_passes(**delta):
     """What the clock would do: every retry and every lease falls due."""
-    past = timezone.now() - timedelta(seconds=1)
+    past = timezone.now() - timedelta(hours=2)
     OutboxMessage.objects.filter(status=Status.QUEUED).update(next_attempt_at=past)
     OutboxMessage.objects.filter(status=Status.SENDING).update(lease_expires_at=past)
 
@@ -113,6 +113,7 @@ def test_messages_committed_while_redis_is_unreachable_leave_once_it_is_back(rea
     assert message.status == Status.QUEUED
     time.sleep(1)
     assert real_worker.delivered_to("sans-redis@ville.example") == []
+    _time_passes()
     sweep_outbox.delay()  # what beat does every minute
     delivered = real_worker.wait_for("sans-redis@ville.example")
     assert "Invitation à rejoindre le réseau Réseau Alpha" in delivered["Subject"]
@@ -218,6 +219,7 @@ def test_nothing_leaves_for_a_rolled_back_change(real_worker, coordinator_a, net
         inviter=coordinator_a, network=network_a, email="garde@ville.example", role="representative"
     )
     real_worker.wait_for("garde@ville.example")
+    _time_passes()
     sweep_outbox.delay()
     time.sleep(1)
     assert real_worker.delivered_to("annule@ville.example") == []

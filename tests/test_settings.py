@@ -135,6 +135,12 @@ def test_production_refuses_the_default_addresses_when_none_is_given():
     assert "DEFAULT_FROM_EMAIL='Concertation <ne-pas-repondre@concertation.example>'" in result.stderr
 
 
+def test_production_refuses_to_send_its_mail_into_the_trial_catcher():
+    result = run_manage("check", **production(EMAIL_HOST="mailpit"))
+    assert result.returncode != 0
+    assert "EMAIL_HOST='mailpit' is a trial mail catcher, not a relay" in result.stderr
+
+
 def test_a_local_trial_starts_with_placeholders_but_fails_the_deployment_checklist():
     trial = production(
         LOCAL_TRIAL="true", PORTAL_BASE_URL="http://localhost:8000", DEFAULT_FROM_EMAIL="", CONTACT_EMAIL=""

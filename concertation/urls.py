@@ -25,7 +25,7 @@ urlpatterns = [
     path("", include("networks.urls")),
     path("", include("measures.urls")),
     # Staff sign in through the portal's login, which limits failed attempts.
-    path("admin/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
+    path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -10,6 +11,15 @@ from concertation.lib.health import run_checks
 
 def home(request):
     return render(request, "pages/home.html")
+
+
+def admin_login(request):
+    """The admin signs in through the portal's page; someone already signed in
+    who is not an agent is told so (the admin would send them back in a loop)."""
+    if request.user.is_authenticated and not request.user.is_staff:
+        return render(request, "pages/admin_forbidden.html", status=403)
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(reverse("account_login") + (f"?{query}" if query else ""))
 
 
 @login_required

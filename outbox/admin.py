@@ -17,7 +17,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ["created_at", "to_email", "kind", "subject", "status", "attempts", "short_error", "sent_at"]
     list_filter = ["status", "kind", "created_at"]
     search_fields = ["to_email", "subject", "message_id"]
-    date_hierarchy = "created_at"
     list_select_related = ["about_type"]
     actions = ["send_again"]
     fields = [

@@ -116,3 +116,17 @@ def test_resending_from_the_admin_sends_a_new_link(agent_client, network_a, staf
     assert [m.to for m in mail.outbox] == [["x@y.example"]]
     with pytest.raises(InvitationLinkError):
         read_invitation_token(old_token)
+
+
+def test_a_member_who_opens_the_admin_is_told_it_is_for_agents(client, coordinator_a):
+    client.force_login(coordinator_a)
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.status_code == 403
+    assert "Administration réservée aux agents" in response.content.decode()
+    assert len(response.redirect_chain) == 1
+
+
+def test_a_visitor_who_opens_the_admin_is_sent_to_the_portal_sign_in(client):
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
+    assert response.status_code == 200

@@ -1,17 +1,20 @@
 """The "Agents" group, which every staff account belongs to.
 
-Its permissions are listed once, in ``concertation/migrations/0001_agents_group.py``.
+Its permissions are listed once, in the migrations that grant them
+(``concertation/migrations/0001_agents_group.py``, then one per app that
+agents came to manage later, such as ``0002_agents_workgroups.py``).
 """
 
 import importlib
 
 from django.apps import apps
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 _migration = importlib.import_module("concertation.migrations.0001_agents_group")
+_workgroups = importlib.import_module("concertation.migrations.0002_agents_workgroups")
 
 AGENTS_GROUP = _migration.AGENTS_GROUP
-AGENT_PERMISSIONS = _migration.AGENT_PERMISSIONS
+AGENT_PERMISSIONS = [*_migration.AGENT_PERMISSIONS, *_workgroups.WORKGROUP_PERMISSIONS]
 
 
 def agents_group() -> Group:
@@ -20,4 +23,10 @@ def agents_group() -> Group:
     if group is None:
         _migration.create_agents_group(apps, None)
         group = Group.objects.get(name=AGENTS_GROUP)
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="workgroups",
+                codename__in=[name.split(".", 1)[1] for name in _workgroups.WORKGROUP_PERMISSIONS],
+            )
+        )
     return group

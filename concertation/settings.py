@@ -176,6 +176,7 @@ CELERY_BEAT_SCHEDULE = {
     "announce-open-rounds": {"task": "measures.tasks.announce_open_rounds", "schedule": 300.0},
     "send-round-reminders": {"task": "measures.tasks.send_round_reminders", "schedule": 3600.0},
     "sweep-outbox": {"task": "outbox.tasks.sweep_outbox", "schedule": 60.0},
+    "send-session-reminders": {"task": "workgroups.tasks.send_session_reminders", "schedule": 300.0},
 }
 
 AUTH_USER_MODEL = "networks.User"
@@ -226,6 +227,11 @@ PUBLIC_ROADMAP = env_bool("PUBLIC_ROADMAP", True)
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14)
 # Invitations a person may send again within an hour (each one e-mails someone who has not asked for it).
 INVITATION_RESENDS_PER_HOUR = env_int("INVITATION_RESENDS_PER_HOUR", 10)
+
+# Working-group sessions: answer links in e-mails work until the session starts,
+# and never longer than this; the organiser written in calendar files.
+SESSION_ANSWER_LINK_MAX_AGE_DAYS = env_int("SESSION_ANSWER_LINK_MAX_AGE_DAYS", 365)
+SESSION_ORGANIZER_EMAIL = env_str("SESSION_ORGANIZER_EMAIL", "")
 
 # /healthz: the workers are asked at most this often (per web process), the
 # answer is kept meanwhile; beat is late when the outbox sweep (every 60 s)

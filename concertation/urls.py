@@ -24,6 +24,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("networks.urls")),
     path("", include("measures.urls")),
+    path("", include("workgroups.urls")),
     # Staff sign in through the portal's login, which limits failed attempts.
     path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),

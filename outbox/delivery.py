@@ -15,6 +15,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email import encoders
+from email.mime.base import MIMEBase
+from email.mime.text import MIMEText
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -72,8 +75,29 @@ def as_email_message(message: OutboxMessage, connection=None) -> EmailMultiAlter
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
     for attachment in message.attachments:
-        email.attach(attachment["filename"], base64.b64decode(attachment["content"]), attachment["mimetype"])
+        email.attach(_attachment_part(attachment))
     return email
+
+
+def _attachment_part(attachment: dict) -> MIMEBase:
+    """The MIME part of a stored attachment. Parameters in its type (a
+    calendar's ``method=REQUEST``) are kept on the part, where calendar
+    clients look for them."""
+    content = base64.b64decode(attachment["content"])
+    mimetype, *params = [piece.strip() for piece in attachment["mimetype"].split(";")]
+    maintype, _, subtype = mimetype.partition("/")
+    if maintype == "text":
+        part = MIMEText(content.decode("utf-8"), subtype, "utf-8")
+    else:
+        part = MIMEBase(maintype, subtype)
+        part.set_payload(content)
+        encoders.encode_base64(part)
+    for param in params:
+        name, _, value = param.partition("=")
+        if name and name.lower() != "charset":
+            part.set_param(name, value)
+    part.add_header("Content-Disposition", "attachment", filename=attachment["filename"])
+    return part
 
 
 def is_permanent(exc: Exception) -> bool:

@@ -151,3 +151,42 @@ def open_round(measure, network_a, network_b):
     from tests.factories import RoundFactory
 
     return RoundFactory(title="Consultation d'automne", measures=[measure], networks=[network_a, network_b])
+
+
+# --- Working groups -----------------------------------------------------------
+
+
+@pytest.fixture
+def lead(db):
+    """A working-group lead: named by staff, member of no network, not staff."""
+    return UserFactory(email="animation@anct.example", full_name="Léa Animation")
+
+
+@pytest.fixture
+def group(lead, network_a, measure):
+    """A thematic group led by ``lead``, with network A as member and ``measure`` followed."""
+    from tests.factories import WorkingGroupFactory
+
+    group = WorkingGroupFactory(title="Emploi et développement économique", networks=[network_a], leads=[lead])
+    group.measures.add(measure)
+    return group
+
+
+@pytest.fixture
+def other_group(network_b):
+    """Another group, with another lead, network B as member."""
+    from tests.factories import WorkingGroupFactory
+
+    other_lead = UserFactory(email="autre.animation@anct.example", full_name="Oscar Autre")
+    return WorkingGroupFactory(title="Cadre de vie et renouvellement urbain", networks=[network_b], leads=[other_lead])
+
+
+@pytest.fixture
+def session(group):
+    """A session of ``group`` in ten days, with reminders 7 days and 1 day before (rows made)."""
+    from tests.factories import SessionFactory
+    from workgroups.services import reminders_sync
+
+    session = SessionFactory(group=group, title="Emplois francs : premiers retours")
+    reminders_sync(session=session)
+    return session

@@ -117,3 +117,44 @@ class FeedbackFactory(factory.django.DjangoModelFactory):
     status = Feedback.Status.SUBMITTED
     submitted_at = factory.LazyFunction(timezone.now)
     what_works = "Les partenaires se sont saisis du dispositif."
+
+
+class WorkingGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "workgroups.WorkingGroup"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Groupe de travail {n}")
+    theme = "Emploi"
+
+    @factory.post_generation
+    def networks(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.networks.set(extracted)
+
+    @factory.post_generation
+    def leads(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.leads.set(extracted)
+
+    @factory.post_generation
+    def people(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.people.set(extracted)
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """A session in ten days, in person, without invitations sent yet."""
+
+    class Meta:
+        model = "workgroups.Session"
+
+    group = factory.SubFactory(WorkingGroupFactory)
+    title = factory.Sequence(lambda n: f"Séance {n}")
+    starts_at = factory.LazyFunction(
+        lambda: (timezone.now() + timedelta(days=10)).replace(hour=9, minute=30, second=0, microsecond=0)
+    )
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=2))
+    format = "in_person"
+    place = "ANCT, 20 avenue de Ségur, Paris"
+    reminder_offsets = factory.LazyFunction(lambda: [7 * 24 * 60, 24 * 60])

@@ -1,0 +1,64 @@
+"""The Agents group runs working groups and their sessions in the admin.
+
+Sessions are cancelled, never deleted; agenda items and a network's named
+delegates are working lists agents may delete from. Invitations to sessions
+are read and corrected (attendance), reminders only read.
+"""
+
+from importlib import import_module
+
+from django.db import migrations
+from django.db.models import Q
+
+WORKGROUP_PERMISSIONS = [
+    "workgroups.view_workinggroup",
+    "workgroups.add_workinggroup",
+    "workgroups.change_workinggroup",
+    "workgroups.view_session",
+    "workgroups.add_session",
+    "workgroups.change_session",
+    "workgroups.view_agendaitem",
+    "workgroups.add_agendaitem",
+    "workgroups.change_agendaitem",
+    "workgroups.delete_agendaitem",
+    "workgroups.view_sessioninvitation",
+    "workgroups.change_sessioninvitation",
+    "workgroups.view_networkdelegate",
+    "workgroups.add_networkdelegate",
+    "workgroups.change_networkdelegate",
+    "workgroups.delete_networkdelegate",
+    "workgroups.view_sessionreminder",
+]
+
+_first = import_module("concertation.migrations.0001_agents_group")
+
+
+def add_permissions(apps, schema_editor):
+    using = schema_editor.connection.alias
+    _first.create_agents_group(apps, schema_editor)  # makes missing permissions, keeps the group
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    query = Q()
+    for name in WORKGROUP_PERMISSIONS:
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    permissions = list(Permission.objects.using(using).filter(query))
+    if len(permissions) != len(WORKGROUP_PERMISSIONS):
+        raise RuntimeError("Permissions not found for the Agents group's working groups")
+    Group.objects.using(using).get(name=_first.AGENTS_GROUP).permissions.add(*permissions)
+
+
+def remove_permissions(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    group = Group.objects.using(schema_editor.connection.alias).filter(name=_first.AGENTS_GROUP).first()
+    if group:
+        group.permissions.remove(*group.permissions.filter(content_type__app_label="workgroups"))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("concertation", "0001_agents_group"),
+        ("workgroups", "0001_initial"),
+    ]
+
+    operations = [migrations.RunPython(add_permissions, remove_permissions)]

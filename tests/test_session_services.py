@@ -1,0 +1,232 @@
+"""Sessions' use cases: scheduling, inviting, changes, cancellation, reminders, answers, attendance."""
+
+from datetime import timedelta
+from email import message_from_bytes
+
+import icalendar
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from outbox.models import OutboxMessage
+from tests.factories import MembershipFactory, UserFactory
+from workgroups import services
+from workgroups.models import Session, SessionInvitation, SessionReminder
+from workgroups.tokens import AnswerLinkError, make_answer_token, read_answer_token
+
+
+def _ics_of(message) -> icalendar.Calendar:
+    """The calendar attached to a sent e-mail, parsed back."""
+    parsed = message_from_bytes(message.message().as_bytes())
+    parts = [part for part in parsed.walk() if part.get_content_type() == "text/calendar"]
+    assert len(parts) == 1
+    return icalendar.Calendar.from_ical(parts[0].get_payload(decode=True))
+
+
+def _invite(session, by, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_invite_group(session=session, by=by)
+
+
+def test_a_lead_schedules_a_session_with_its_agenda_and_reminders(group, lead, measure):
+    starts = timezone.now() + timedelta(days=20)
+    session = services.session_create(
+        group=group,
+        by=lead,
+        title="Emplois francs",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        format=Session.Format.HYBRID,
+        place="Salle 2",
+        online_url="https://visio.example/abc",
+        agenda=({"title": "Bilan", "measure": measure, "duration_minutes": 30}, {"title": "Suites"}),
+    )
+    assert [i.title for i in session.agenda_items.all()] == ["Bilan", "Suites"]
+    assert sorted(SessionReminder.objects.filter(session=session).values_list("due_at", flat=True)) == [
+        starts - timedelta(days=7),
+        starts - timedelta(days=1),
+    ]
+    assert OutboxMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"ends_at_delta": -timedelta(hours=1)}, "ends_at"),
+        ({"start_delta": -timedelta(days=11)}, "starts_at"),
+        ({"format": Session.Format.ONLINE, "online_url": ""}, "online_url"),
+    ],
+)
+def test_bad_schedules_are_refused_and_nothing_is_written(group, lead, changes, field):
+    starts = timezone.now() + timedelta(days=10) + changes.get("start_delta", timedelta())
+    with pytest.raises(ValidationError) as error:
+        services.session_create(
+            group=group,
+            by=lead,
+            title="X",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2) + changes.get("ends_at_delta", timedelta()) * 3,
+            format=changes.get("format", Session.Format.IN_PERSON),
+            place="Salle",
+            online_url=changes.get("online_url", ""),
+        )
+    assert field in error.value.message_dict
+    assert Session.objects.count() == 0
+
+
+def test_a_representative_or_another_groups_lead_cannot_schedule(group, other_group, alice):
+    starts = timezone.now() + timedelta(days=3)
+    for person in (alice, other_group.leads.get()):
+        with pytest.raises(PermissionDenied):
+            services.session_create(
+                group=group, by=person, title="X", starts_at=starts, ends_at=starts + timedelta(hours=1), place="S"
+            )
+
+
+def test_inviting_the_group_invites_its_networks_members_once_with_a_calendar_file(
+    session, lead, alice, coordinator_a, bob, django_capture_on_commit_callbacks
+):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    invited = set(SessionInvitation.objects.filter(session=session).values_list("user__email", flat=True))
+    assert invited == {alice.email, coordinator_a.email}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(invited)
+    calendar = _ics_of(mail.outbox[0])
+    assert calendar["METHOD"] == "REQUEST"
+    event = calendar.events[0]
+    assert str(event["UID"]) == session.calendar_uid()
+    assert event["SEQUENCE"] == 0
+    assert event.start == session.starts_at
+    assert str(event.start.tzinfo) == "Europe/Paris"
+    assert calendar.walk("VTIMEZONE")[0]["TZID"] == "Europe/Paris"
+    # Each invitee's file names only them: the invitation list is not shared.
+    assert str(event["ATTENDEE"]) == f"mailto:{mail.outbox[0].to[0]}"
+    assert str(event["ORGANIZER"]).startswith("mailto:")
+    # Run twice (a redelivered task): nobody is invited or e-mailed twice.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_invitations_fan_out(session_id=session.pk)
+    assert mail.outbox == []
+    assert SessionInvitation.objects.filter(session=session).count() == 2
+
+
+def test_a_coordinator_names_who_attends_for_the_network(
+    session, lead, alice, coordinator_a, django_capture_on_commit_callbacks
+):
+    services.delegates_set(
+        group=session.group, network=alice.memberships.get().network, by=coordinator_a, users=[alice]
+    )
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    assert [m.to[0] for m in mail.outbox] == [alice.email]
+
+
+def test_moving_a_session_updates_calendars_and_reminders(session, lead, alice, django_capture_on_commit_callbacks):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    new_start = session.starts_at + timedelta(days=2, hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        changes = services.session_update(
+            session=session, by=lead, starts_at=new_start, ends_at=new_start + timedelta(hours=2)
+        )
+    assert {c.field for c in changes} == {"starts_at", "ends_at"}
+    [message] = mail.outbox
+    assert "modifiée" in message.subject
+    event = _ics_of(message).events[0]
+    assert (str(event["UID"]), event["SEQUENCE"]) == (session.calendar_uid(), 1)
+    assert event.start == new_start
+    assert set(SessionReminder.objects.filter(session=session).values_list("due_at", flat=True)) == {
+        new_start - timedelta(days=7),
+        new_start - timedelta(days=1),
+    }
+
+
+def test_adding_an_agenda_item_sends_nothing(session, lead, alice, django_capture_on_commit_callbacks):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.agenda_save(session=session, by=lead, items=[{"title": "Tour de table"}])
+    assert mail.outbox == []
+    session.refresh_from_db()
+    assert session.sequence == 0
+
+
+def test_cancelling_sends_a_cancel_and_keeps_the_session(session, lead, alice, django_capture_on_commit_callbacks):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_cancel(session=session, by=lead, reason="Grève des transports")
+    session.refresh_from_db()
+    assert session.status == Session.Status.CANCELLED
+    [message] = mail.outbox
+    calendar = _ics_of(message)
+    assert calendar["METHOD"] == "CANCEL"
+    assert calendar.events[0]["SEQUENCE"] == 1
+    assert calendar.events[0]["STATUS"] == "CANCELLED"
+    assert "Grève des transports" in message.body
+    assert not SessionReminder.objects.filter(session=session, skipped_at__isnull=True, sent_at__isnull=True).exists()
+
+
+def test_reminders_go_once_to_those_who_have_not_declined(
+    session, lead, alice, coordinator_a, django_capture_on_commit_callbacks
+):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    services.invitation_answer(
+        invitation=SessionInvitation.objects.get(session=session, user=coordinator_a),
+        answer=SessionInvitation.Answer.DECLINED,
+    )
+    mail.outbox.clear()
+    week_before = session.starts_at - timedelta(days=7) + timedelta(minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reminders_send_due(now=week_before) == 1
+        assert services.reminders_send_due(now=week_before) == 0
+    assert [m.to[0] for m in mail.outbox] == [alice.email]
+    assert "Rappel" in mail.outbox[0].subject
+    # Past the start, nothing more leaves.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reminders_send_due(now=session.starts_at + timedelta(minutes=1)) == 0
+
+
+def test_answer_links_answer_their_own_invitation_until_the_start(
+    session, lead, alice, django_capture_on_commit_callbacks
+):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    invitation = SessionInvitation.objects.get(session=session, user=alice)
+    token = make_answer_token(invitation)
+    assert read_answer_token(token) == invitation
+    with pytest.raises(AnswerLinkError):
+        read_answer_token(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    services.invitation_answer(invitation=invitation, answer="accepted", comment="Je viendrai")
+    invitation.refresh_from_db()
+    assert (invitation.answer, invitation.comment) == ("accepted", "Je viendrai")
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(minutes=1), ends_at=timezone.now() + timedelta(hours=1)
+    )
+    with pytest.raises(ValidationError):
+        services.invitation_answer(invitation=invitation, answer="declined")
+
+
+def test_duplicate_invitation_is_refused(session, lead, alice, django_capture_on_commit_callbacks):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    with pytest.raises(ValidationError, match="déjà invité"):
+        services.session_invite_person(session=session, by=lead, user=alice)
+
+
+def test_attendance_with_a_walk_in_and_the_session_held(session, lead, alice, django_capture_on_commit_callbacks):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(hours=3), ends_at=timezone.now() - timedelta(hours=1)
+    )
+    visitor = UserFactory(email="visiteur@example.org")
+    MembershipFactory(user=visitor)
+    invitation = SessionInvitation.objects.get(session=session, user=alice)
+    services.attendance_record(
+        session=session, by=lead, present_ids=[invitation.pk], walk_ins=[visitor], mark_held=True
+    )
+    session.refresh_from_db()
+    assert session.status == Session.Status.HELD
+    assert set(
+        SessionInvitation.objects.filter(session=session, attended=True).values_list("user__email", flat=True)
+    ) == {
+        alice.email,
+        visitor.email,
+    }

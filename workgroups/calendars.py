@@ -1,0 +1,56 @@
+"""Sessions as calendar entries: e-mailed invitations, downloads and personal feeds."""
+
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from concertation.lib import ics
+from concertation.lib.emails import absolute_url
+from workgroups.models import Session
+
+
+def organizer() -> ics.Person:
+    name, address = parseaddr(settings.SESSION_ORGANIZER_EMAIL or settings.DEFAULT_FROM_EMAIL)
+    return ics.Person(email=address, name=name or settings.PORTAL["name"])
+
+
+def session_event(session: Session, *, attendee=None, with_link: bool) -> ics.CalendarEvent:
+    """The entry of a session. ``with_link`` only for invitees, leads and staff:
+    the online link goes nowhere else."""
+    page = absolute_url(reverse("workgroups:session_detail", args=[session.pk]))
+    lines = [session.group.title]
+    agenda = list(session.agenda_items.all())
+    if agenda:
+        lines += ["", _("Ordre du jour :")] + [f"{n}. {item.title}" for n, item in enumerate(agenda, start=1)]
+    location = session.place
+    if with_link and session.online_url:
+        lines += ["", _("Lien de connexion : %(url)s") % {"url": session.online_url}]
+        location = f"{session.place} — {session.online_url}" if session.place else session.online_url
+    lines += ["", page]
+    return ics.CalendarEvent(
+        uid=session.calendar_uid(),
+        sequence=session.sequence,
+        start=session.starts_at,
+        end=session.ends_at,
+        summary=session.title,
+        description="\n".join(lines),
+        location=location,
+        url=page,
+        organizer=organizer(),
+        attendees=(ics.Person(email=attendee.email, name=attendee.get_full_name()),) if attendee else (),
+        cancelled=session.status == Session.Status.CANCELLED,
+    )
+
+
+def session_invitation_ics(session: Session, *, attendee, method: str) -> bytes:
+    return ics.calendar_bytes([session_event(session, attendee=attendee, with_link=True)], method=method)
+
+
+def sessions_ics(sessions_with_link, *, name: str) -> bytes:
+    """A downloadable file or a feed: ``sessions_with_link`` pairs each session
+    with whether its reader may see the online link."""
+    return ics.calendar_bytes(
+        [session_event(session, with_link=with_link) for session, with_link in sessions_with_link], name=name
+    )

@@ -1,0 +1,411 @@
+"""Working groups, their sessions, agendas, invitations to sessions and reminders."""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from measures.models import Measure
+from networks.models import Membership, Network
+
+# Reminders before a session, in minutes: 7 days and 1 day.
+DEFAULT_REMINDER_OFFSETS = [7 * 24 * 60, 24 * 60]
+
+
+class WorkingGroupQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def of_person(self, user):
+        """Groups a person takes part in: as lead, as member person, or through
+        an active membership of a member network (every active network for the
+        plenary group)."""
+        if not (user and user.is_authenticated):
+            return self.none()
+        memberships = Membership.objects.active().filter(user=user)
+        takes_part = Q(leads=user) | Q(people=user) | Q(networks__in=memberships.values("network"))
+        if memberships.exists():
+            takes_part |= Q(is_plenary=True)
+        return self.filter(takes_part).distinct()
+
+    def led_by(self, user):
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self.filter(leads=user, is_active=True)
+
+
+class WorkingGroup(models.Model):
+    title = models.CharField(_("intitulé"), max_length=200)
+    theme = models.CharField(_("thématique"), max_length=200, blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    measures = models.ManyToManyField(
+        Measure, verbose_name=_("mesures suivies"), blank=True, related_name="working_groups"
+    )
+    leads = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("animateurs et animatrices"),
+        blank=True,
+        related_name="led_working_groups",
+        help_text=_("Personnes qui organisent les séances du groupe depuis le portail."),
+    )
+    networks = models.ManyToManyField(
+        Network, verbose_name=_("réseaux membres"), blank=True, related_name="working_groups"
+    )
+    people = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("personnes membres"),
+        blank=True,
+        related_name="working_groups",
+        help_text=_("Personnes invitées à titre individuel, en plus des réseaux membres."),
+    )
+    is_plenary = models.BooleanField(
+        _("plénière"),
+        default=False,
+        help_text=_("Les séances de la plénière réunissent tous les réseaux actifs. Une seule plénière."),
+    )
+    is_active = models.BooleanField(_("actif"), default=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    objects = WorkingGroupQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("groupe de travail")
+        verbose_name_plural = _("groupes de travail")
+        ordering = ["-is_plenary", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_plenary"], condition=Q(is_plenary=True), name="workinggroup_one_plenary"
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("workgroups:group_detail", args=[self.pk])
+
+    def member_networks(self):
+        """The networks whose members are invited: every active network for the plenary."""
+        if self.is_plenary:
+            return Network.objects.active()
+        return self.networks.filter(is_active=True)
+
+
+class NetworkDelegate(models.Model):
+    """Who attends a group's sessions for a network, named by its coordinator.
+
+    When a network has named delegates for a group, inviting the group
+    invites them instead of every active member of the network."""
+
+    group = models.ForeignKey(WorkingGroup, on_delete=models.CASCADE, related_name="delegates")
+    network = models.ForeignKey(Network, verbose_name=_("réseau"), on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("personne"), on_delete=models.CASCADE, related_name="+"
+    )
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    named_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("participant désigné")
+        verbose_name_plural = _("participants désignés")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "network", "user"], name="delegate_group_network_user_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.network} ({self.group})"
+
+
+class SessionQuerySet(models.QuerySet):
+    def upcoming(self):
+        return self.filter(ends_at__gte=timezone.now())
+
+    def past(self):
+        return self.filter(ends_at__lt=timezone.now())
+
+    def scheduled(self):
+        return self.filter(status=Session.Status.SCHEDULED)
+
+    def upcoming_first(self):
+        """Upcoming sessions soonest first, then past ones latest first."""
+        now = timezone.now()
+        return self.annotate(is_past=models.Case(models.When(ends_at__lt=now, then=True), default=False)).order_by(
+            "is_past", models.F("starts_at").asc(nulls_last=True)
+        )
+
+    def visible_to(self, user):
+        """Sessions of the groups a person takes part in (every session for staff)."""
+        if user.is_staff:
+            return self
+        return self.filter(
+            Q(group__in=WorkingGroup.objects.of_person(user))
+            | Q(invitations__user=user, invitations__withdrawn_at__isnull=True)
+        ).distinct()
+
+    def with_answer_counts(self):
+        current = Q(invitations__withdrawn_at__isnull=True, invitations__source__in=SessionInvitation.INVITED_SOURCES)
+        return self.annotate(
+            invited_count=Count("invitations", filter=current),
+            accepted_count=Count(
+                "invitations", filter=current & Q(invitations__answer=SessionInvitation.Answer.ACCEPTED)
+            ),
+            declined_count=Count(
+                "invitations", filter=current & Q(invitations__answer=SessionInvitation.Answer.DECLINED)
+            ),
+            tentative_count=Count(
+                "invitations", filter=current & Q(invitations__answer=SessionInvitation.Answer.TENTATIVE)
+            ),
+            pending_count=Count(
+                "invitations", filter=current & Q(invitations__answer=SessionInvitation.Answer.PENDING)
+            ),
+            attended_count=Count("invitations", filter=Q(invitations__attended=True)),
+        )
+
+
+class Session(models.Model):
+    class Format(models.TextChoices):
+        IN_PERSON = "in_person", _("En présentiel")
+        ONLINE = "online", _("En ligne")
+        HYBRID = "hybrid", _("Hybride")
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Programmée")
+        HELD = "held", _("Tenue")
+        CANCELLED = "cancelled", _("Annulée")
+
+    group = models.ForeignKey(
+        WorkingGroup, verbose_name=_("groupe de travail"), on_delete=models.PROTECT, related_name="sessions"
+    )
+    title = models.CharField(_("intitulé"), max_length=200)
+    starts_at = models.DateTimeField(_("début"))
+    ends_at = models.DateTimeField(_("fin"))
+    format = models.CharField(_("format"), max_length=20, choices=Format.choices, default=Format.IN_PERSON)
+    place = models.CharField(_("lieu"), max_length=300, blank=True)
+    online_url = models.URLField(
+        _("lien de connexion"),
+        max_length=500,
+        blank=True,
+        help_text=_("Visible seulement des personnes invitées, des animateurs et des agents."),
+    )
+    status = models.CharField(_("état"), max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    # RFC 5545: every change sent to calendars carries the next sequence, under the same UID.
+    sequence = models.PositiveIntegerField(_("version du calendrier"), default=0, editable=False)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reminder_offsets = models.JSONField(_("rappels (minutes avant le début)"), default=list, blank=True, editable=False)
+    invitations_sent_at = models.DateTimeField(_("invitations envoyées le"), null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(_("annulée le"), null=True, blank=True, editable=False)
+    cancellation_reason = models.CharField(_("motif d'annulation"), max_length=500, blank=True)
+    held_at = models.DateTimeField(_("marquée tenue le"), null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("séance")
+        verbose_name_plural = _("séances")
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["status", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start")
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({timezone.localtime(self.starts_at):%d/%m/%Y})"
+
+    def get_absolute_url(self):
+        return reverse("workgroups:session_detail", args=[self.pk])
+
+    def clean(self):
+        errors = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("La fin doit venir après le début.")
+        if self.format in (self.Format.ONLINE, self.Format.HYBRID) and not self.online_url:
+            errors["online_url"] = _("Une séance en ligne ou hybride a besoin d'un lien de connexion.")
+        if self.format in (self.Format.IN_PERSON, self.Format.HYBRID) and not self.place:
+            errors["place"] = _("Indiquez le lieu de la séance.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_cancelled(self):
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def has_started(self):
+        return self.starts_at <= timezone.now()
+
+    @property
+    def is_online(self):
+        return self.format in (self.Format.ONLINE, self.Format.HYBRID)
+
+    @property
+    def awaits_attendance(self):
+        return self.status == self.Status.SCHEDULED and self.starts_at <= timezone.now()
+
+    def calendar_uid(self) -> str:
+        return f"{self.uid}@concertation"
+
+
+class AgendaItem(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="agenda_items")
+    position = models.PositiveSmallIntegerField(_("rang"), default=0)
+    title = models.CharField(_("point"), max_length=300)
+    duration_minutes = models.PositiveSmallIntegerField(_("durée (minutes)"), null=True, blank=True)
+    presenter = models.CharField(_("présenté par"), max_length=200, blank=True)
+    measure = models.ForeignKey(
+        Measure,
+        verbose_name=_("mesure concernée"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agenda_items",
+    )
+
+    class Meta:
+        verbose_name = _("point de l'ordre du jour")
+        verbose_name_plural = _("ordre du jour")
+        ordering = ["session", "position", "pk"]
+
+    def __str__(self):
+        return self.title
+
+
+def new_answer_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class SessionInvitationQuerySet(models.QuerySet):
+    def current(self):
+        """Invitations still standing (not withdrawn by the lead), walk-ins excluded."""
+        return self.filter(withdrawn_at__isnull=True, source__in=SessionInvitation.INVITED_SOURCES)
+
+    def not_declined(self):
+        return self.exclude(answer=SessionInvitation.Answer.DECLINED)
+
+    def answer_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(SessionInvitation.Answer.values, 0)
+        for row in self.values("answer").annotate(n=Count("pk")).order_by():
+            counts[row["answer"]] = row["n"]
+        counts["total"] = sum(counts.values())
+        return counts
+
+
+class SessionInvitation(models.Model):
+    """A person's invitation to a session, their answer and their attendance.
+
+    ``networks.Invitation`` is the invitation to join the portal; this one is to
+    a meeting. People who came without an invitation are recorded here too
+    (source ``walk_in``) so that attendance lives in one table."""
+
+    class Answer(models.TextChoices):
+        PENDING = "pending", _("Sans réponse")
+        ACCEPTED = "accepted", _("Participera")
+        TENTATIVE = "tentative", _("Peut-être")
+        DECLINED = "declined", _("Ne participera pas")
+
+    class Source(models.TextChoices):
+        NETWORK = "network", _("Réseau membre")
+        PERSON = "person", _("Membre à titre individuel")
+        ADDED = "added", _("Ajout par l'animation")
+        WALK_IN = "walk_in", _("Venu sans invitation")
+
+    INVITED_SOURCES = (Source.NETWORK, Source.PERSON, Source.ADDED)
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("personne"),
+        on_delete=models.CASCADE,
+        related_name="session_invitations",
+    )
+    network = models.ForeignKey(
+        Network,
+        verbose_name=_("au titre du réseau"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField(_("origine"), max_length=20, choices=Source.choices, default=Source.ADDED)
+    answer = models.CharField(_("réponse"), max_length=20, choices=Answer.choices, default=Answer.PENDING)
+    comment = models.CharField(_("commentaire"), max_length=500, blank=True)
+    answered_at = models.DateTimeField(_("répondu le"), null=True, blank=True)
+    attended = models.BooleanField(_("présent"), null=True, blank=True)
+    key = models.CharField(max_length=64, default=new_answer_key, editable=False)
+    invited_at = models.DateTimeField(_("invité le"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
+
+    objects = SessionInvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invitation à une séance")
+        verbose_name_plural = _("invitations aux séances")
+        ordering = ["network__name", "user__full_name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="sessioninvitation_session_user_unique")
+        ]
+        indexes = [models.Index(fields=["user", "session"])]
+
+    def __str__(self):
+        return f"{self.user} — {self.session}"
+
+    @property
+    def is_current(self):
+        return self.withdrawn_at is None and self.source in self.INVITED_SOURCES
+
+
+class SessionReminder(models.Model):
+    """One reminder of a session, due a fixed time before its start.
+
+    Moving the session moves the due time of reminders not yet sent; a sent
+    reminder is never sent again."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="reminders")
+    offset_minutes = models.PositiveIntegerField(_("minutes avant le début"))
+    due_at = models.DateTimeField(_("à envoyer le"))
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    skipped_at = models.DateTimeField(_("sauté le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rappel")
+        verbose_name_plural = _("rappels")
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "offset_minutes"], name="reminder_session_offset_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=Q(sent_at__isnull=True, skipped_at__isnull=True), name="reminder_due_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.session} − {timedelta(minutes=self.offset_minutes)}"
+
+
+class CalendarFeed(models.Model):
+    """A person's secret calendar address; resetting it draws a new token."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True, default=new_answer_key)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("agenda personnel")
+        verbose_name_plural = _("agendas personnels")
+
+    def __str__(self):
+        return str(self.user)

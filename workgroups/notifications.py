@@ -1,0 +1,126 @@
+"""E-mails about sessions, written to the outbox with their calendar file.
+
+Called by services inside their transaction. Each e-mail carries a
+``once_key`` naming its cause, so a task or a click run twice sends nothing
+twice: the invitation once per invitation key (a person withdrawn then
+invited again gets a new one), an update once per calendar sequence, the
+cancellation once, a reminder once per reminder row.
+"""
+
+from django.urls import reverse
+
+from concertation.lib import ics
+from concertation.lib.emails import absolute_url
+from outbox.services import Attachment, Email, emails_queue
+from workgroups.calendars import session_invitation_ics
+from workgroups.models import Session, SessionInvitation
+from workgroups.tokens import make_answer_token
+
+ANSWERS = (
+    SessionInvitation.Answer.ACCEPTED,
+    SessionInvitation.Answer.TENTATIVE,
+    SessionInvitation.Answer.DECLINED,
+)
+
+
+def _answer_links(invitation: SessionInvitation) -> list[dict]:
+    base = absolute_url(reverse("workgroups:answer_by_link", args=[make_answer_token(invitation)]))
+    return [
+        {"answer": answer, "label": SessionInvitation.Answer(answer).label, "url": f"{base}?reponse={answer}"}
+        for answer in ANSWERS
+    ]
+
+
+def _emails(template, *, session, invitations, method, cause, **context):
+    """One e-mail per invitation; ``cause`` names it in the ``once_key``, as a
+    string or a function of the invitation."""
+    agenda = list(session.agenda_items.select_related("measure"))
+    page = absolute_url(reverse("workgroups:session_detail", args=[session.pk]))
+    for invitation in invitations:
+        why = cause(invitation) if callable(cause) else cause
+        yield Email(
+            to=invitation.user.email,
+            template=template,
+            about=invitation,
+            once_key=f"session:{session.pk}:{why}:{invitation.pk}",
+            attachments=(
+                Attachment(
+                    filename="invitation.ics" if method == ics.REQUEST else "annulation.ics",
+                    mimetype=ics.content_type(method),
+                    content=session_invitation_ics(session, attendee=invitation.user, method=method),
+                ),
+            ),
+            context={
+                "session": session,
+                "group": session.group,
+                "person": invitation.user,
+                "invitation": invitation,
+                "agenda": agenda,
+                "link": page,
+                "answer_links": _answer_links(invitation) if method == ics.REQUEST else [],
+                **context,
+            },
+        )
+
+
+def session_invitation_emails_queue(*, session: Session, invitations) -> int:
+    # The key is part of the cause: a person invited again after being withdrawn is told again.
+    return len(
+        emails_queue(
+            _emails(
+                "session_invitation",
+                session=session,
+                invitations=invitations,
+                method=ics.REQUEST,
+                cause=lambda invitation: f"invitation:{invitation.key[:12]}",
+            )
+        )
+    )
+
+
+def session_update_emails_queue(*, session: Session, invitations, changes) -> int:
+    return len(
+        emails_queue(
+            _emails(
+                "session_update",
+                session=session,
+                invitations=invitations,
+                method=ics.REQUEST,
+                cause=f"update:{session.sequence}",
+                changes=changes,
+            )
+        )
+    )
+
+
+def session_cancellation_emails_queue(*, session: Session, invitations) -> int:
+    return len(
+        emails_queue(
+            _emails("session_cancellation", session=session, invitations=invitations, method=ics.CANCEL, cause="cancel")
+        )
+    )
+
+
+def session_reminder_emails_queue(*, session: Session, invitations, cause: str) -> int:
+    return len(
+        emails_queue(
+            _emails("session_reminder", session=session, invitations=invitations, method=ics.REQUEST, cause=cause)
+        )
+    )
+
+
+def session_withdrawal_email_queue(*, invitation: SessionInvitation, was_told: bool) -> int:
+    """Tell a person taken off a session, if their invitation had left."""
+    if not was_told:
+        return 0
+    return len(
+        emails_queue(
+            _emails(
+                "session_withdrawal",
+                session=invitation.session,
+                invitations=[invitation],
+                method=ics.CANCEL,
+                cause=f"withdrawn:{invitation.withdrawn_at:%Y%m%d%H%M%S}",
+            )
+        )
+    )

@@ -1,0 +1,19 @@
+"""Background work for sessions: thin tasks that take ids and call a service."""
+
+from celery import shared_task
+
+
+@shared_task
+def invite_session_group(session_id: int) -> int:
+    """Fan a group's invitation out: invitation rows and their e-mails. Safe to run twice."""
+    from workgroups.services import session_invitations_fan_out
+
+    return session_invitations_fan_out(session_id=session_id)
+
+
+@shared_task
+def send_session_reminders() -> int:
+    """Periodic: the reminders whose due time has come."""
+    from workgroups.services import reminders_send_due
+
+    return reminders_send_due()

@@ -1,0 +1,5 @@
+from django.http import HttpResponse
+
+
+def attendance_by_network(request):
+    return HttpResponse(status=501)

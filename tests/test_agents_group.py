@@ -74,8 +74,13 @@ def test_it_names_no_rule_like_a_model_permission():
 def test_it_ships_the_agents_group_with_exactly_its_list(agents):
     granted = {f"{p.content_type.app_label}.{p.codename}" for p in agents.permissions.select_related("content_type")}
     assert granted == set(AGENT_PERMISSIONS)
-    # Nothing is deleted but a hand-written entry of a measure's timeline; groups stay with the superuser.
-    assert {name for name in granted if ".delete_" in name} == {"measures.delete_measureupdate"}
+    # Nothing is deleted but working lists: a hand-written entry of a measure's timeline, a session's
+    # agenda items, a network's named delegates. Groups stay with the superuser.
+    assert {name for name in granted if ".delete_" in name} == {
+        "measures.delete_measureupdate",
+        "workgroups.delete_agendaitem",
+        "workgroups.delete_networkdelegate",
+    }
     assert not any(name.startswith("auth.") for name in granted)
 
 
@@ -84,7 +89,7 @@ def test_it_creates_the_group_in_its_migration_and_removes_it_on_the_way_back(ag
     executor.migrate([("concertation", None)])
     assert not Group.objects.filter(name=AGENTS_GROUP).exists()
     executor.loader.build_graph()
-    executor.migrate([("concertation", "0001_agents_group")])
+    executor.migrate([("concertation", "0002_agents_workgroups")])
     group = Group.objects.get(name=AGENTS_GROUP)
     assert group.permissions.count() == len(AGENT_PERMISSIONS)
 

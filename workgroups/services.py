@@ -195,7 +195,12 @@ def session_cancel(*, session: Session, by: User, reason: str = "") -> Session:
 
 
 def _current_invitations(session: Session) -> list[SessionInvitation]:
-    return list(SessionInvitation.objects.current().filter(session=session).select_related("user", "session__group"))
+    """Standing invitations of active accounts: those the session's e-mails go to."""
+    return list(
+        SessionInvitation.objects.current()
+        .filter(session=session, user__is_active=True)
+        .select_related("user", "network", "session__group")
+    )
 
 
 # --- Agenda --------------------------------------------------------------------

@@ -340,9 +340,20 @@ def group_invitees(group: WorkingGroup) -> dict[int, tuple[User, Network | None,
                 invitees.setdefault(user.pk, (user, by_pk[network_pk], SessionInvitation.Source.NETWORK))
     for membership in memberships:
         invitees.setdefault(membership.user_id, (membership.user, membership.network, SessionInvitation.Source.NETWORK))
-    for user in group.people.filter(is_active=True):
-        invitees.setdefault(user.pk, (user, _network_of(user), SessionInvitation.Source.PERSON))
+    people = [user for user in group.people.filter(is_active=True) if user.pk not in invitees]
+    network_of = _networks_of(people)
+    for user in people:
+        invitees[user.pk] = (user, network_of.get(user.pk), SessionInvitation.Source.PERSON)
     return invitees
+
+
+def _networks_of(users) -> dict[int, Network]:
+    """Each person's first active network, in one query."""
+    networks: dict[int, Network] = {}
+    memberships = Membership.objects.active().filter(user__in=users).select_related("network").order_by("pk")
+    for membership in memberships:
+        networks.setdefault(membership.user_id, membership.network)
+    return networks
 
 
 def _network_of(user: User) -> Network | None:
@@ -461,7 +472,10 @@ def attendance_record(*, session: Session, by: User, present_ids, walk_ins=(), m
     if unknown:
         raise ValidationError(_("Une personne cochée ne fait pas partie de cette séance."))
     invitations.filter(pk__in=present_ids).update(attended=True)
-    invitations.exclude(pk__in=present_ids).filter(source__in=SessionInvitation.INVITED_SOURCES).update(attended=False)
+    absent = invitations.exclude(pk__in=present_ids)
+    # Someone recorded as having come uninvited, then unticked, did not come at all.
+    absent.filter(source=SessionInvitation.Source.WALK_IN).delete()
+    absent.update(attended=False)
     for user in walk_ins:
         invitation, created = SessionInvitation.objects.get_or_create(
             session=session,

@@ -217,9 +217,6 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Concertation] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 
-# Web addresses typed without a scheme are read as https (Django 6's default).
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 # django-filter: "all" rather than dashes in empty choices.
 FILTERS_EMPTY_CHOICE_LABEL = _("Tous")
 

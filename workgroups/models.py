@@ -139,17 +139,23 @@ class SessionQuerySet(models.QuerySet):
         """Upcoming sessions soonest first, then past ones latest first."""
         now = timezone.now()
         return self.annotate(is_past=models.Case(models.When(ends_at__lt=now, then=True), default=False)).order_by(
-            "is_past", models.F("starts_at").asc(nulls_last=True)
+            "is_past",
+            models.Case(models.When(is_past=False, then=models.F("starts_at"))).asc(nulls_last=True),
+            models.F("starts_at").desc(),
         )
 
     def visible_to(self, user):
         """Sessions of the groups a person takes part in (every session for staff)."""
         if user.is_staff:
             return self
-        return self.filter(
-            Q(group__in=WorkingGroup.objects.of_person(user))
-            | Q(invitations__user=user, invitations__withdrawn_at__isnull=True)
-        ).distinct()
+        return (
+            self.filter(group__is_active=True)
+            .filter(
+                Q(group__in=WorkingGroup.objects.of_person(user))
+                | Q(invitations__user=user, invitations__withdrawn_at__isnull=True)
+            )
+            .distinct()
+        )
 
     def with_answer_counts(self):
         current = Q(invitations__withdrawn_at__isnull=True, invitations__source__in=SessionInvitation.INVITED_SOURCES)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from concertation.lib.converters import parse_id
+from concertation.lib.dashboard import panels_for
 from concertation.lib.francemap import EMPTY_FILL, Area, colour_for, legend, render_map
 from measures import services, synthesis
 from measures.cache import data_version, filtered_fragment, page_number
@@ -111,6 +112,8 @@ def measure_detail(request, pk):
         "data_version": data_version(),
         # The measure is public with PUBLIC_ROADMAP; what the networks say of it is not.
         "can_read_feedback": may_read_inside(request.user),
+        # What other apps show on a measure's page (the sessions that discuss it), without measures importing them.
+        "panels": panels_for(request, slot="measure", obj=measure),
     }
     if request.user.is_authenticated:
         context["can_file"] = services.networks_user_may_file_for(request.user).exists()

@@ -56,7 +56,7 @@ def test_the_feed_needs_no_sign_in_and_holds_the_invitees_sessions_with_their_li
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")
     assert "private" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     calendar = icalendar.Calendar.from_ical(response.content)
     assert "METHOD" not in calendar  # a subscribed feed, not an invitation
     [event] = calendar.events

@@ -62,8 +62,8 @@ def test_it_shows_the_session_and_preselects_the_answer_without_recording_it(cli
     assert 'value="accepted" checked' in page
     # The bearer is the invitee: the online link is there, and the page sends it no referrer.
     assert f'href="{ONLINE_URL}" rel="noreferrer noopener"' in page
-    assert response["Referrer-Policy"] == "no-referrer"
-    assert '<meta name="referrer" content="no-referrer">' in page
+    assert response["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in page
     # A GET (a mail scanner opening the link) records nothing.
     assert _untouched(_invitation(invited, alice))
 
@@ -79,7 +79,7 @@ def test_it_records_the_posted_answer_and_confirms(client, invited, alice):
     invitation = _invitation(invited, alice)
     assert (invitation.answer, invitation.comment) == ("declined", "Je serai en déplacement")
     assert invitation.answered_at is not None
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
     # Opened again: the current answer is shown and preselected.
     page = client.get(link).content.decode()

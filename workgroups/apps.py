@@ -5,3 +5,19 @@ from django.utils.translation import gettext_lazy as _
 class WorkgroupsConfig(AppConfig):
     name = "workgroups"
     verbose_name = _("Groupes de travail")
+
+    def ready(self):
+        from concertation.lib.dashboard import register_panel
+        from workgroups.dashboard import measure_sessions_panel, my_sessions_panel
+
+        register_panel(
+            name="workgroups", template="workgroups/dashboard_panel.html", order=4, get_context=my_sessions_panel
+        )
+        # A measure's page (measures may not import workgroups) lists the sessions that discuss it.
+        register_panel(
+            name="workgroups",
+            slot="measure",
+            template="workgroups/measure_sessions.html",
+            order=10,
+            get_context=measure_sessions_panel,
+        )

@@ -40,7 +40,7 @@ def _require(user, perm, obj=None):
         raise PermissionDenied
 
 
-def _check_schedule(*, starts_at, ends_at, format, place, online_url, allow_past=False):
+def session_schedule_check(*, starts_at, ends_at, format, place, online_url, allow_past=False):
     errors = {}
     if starts_at and ends_at and ends_at <= starts_at:
         errors["ends_at"] = _("La fin doit venir après le début.")
@@ -54,7 +54,7 @@ def _check_schedule(*, starts_at, ends_at, format, place, online_url, allow_past
         raise ValidationError(errors)
 
 
-def _check_offsets(offsets) -> list[int]:
+def reminder_offsets_check(offsets) -> list[int]:
     offsets = sorted({int(offset) for offset in offsets}, reverse=True)
     if any(offset <= 0 or offset > 90 * 24 * 60 for offset in offsets):
         raise ValidationError({"reminder_offsets": _("Un rappel se place entre quelques minutes et 90 jours avant.")})
@@ -84,8 +84,8 @@ def session_create(
     _require(by, "workgroups.manage_group_sessions", group)
     if not group.is_active:
         raise ValidationError(_("Ce groupe de travail n'est plus actif."))
-    _check_schedule(starts_at=starts_at, ends_at=ends_at, format=format, place=place, online_url=online_url)
-    offsets = _check_offsets(DEFAULT_REMINDER_OFFSETS if reminder_offsets is None else reminder_offsets)
+    session_schedule_check(starts_at=starts_at, ends_at=ends_at, format=format, place=place, online_url=online_url)
+    offsets = reminder_offsets_check(DEFAULT_REMINDER_OFFSETS if reminder_offsets is None else reminder_offsets)
     session = Session.objects.create(
         group=group,
         title=title,
@@ -144,7 +144,7 @@ def session_update(*, session: Session, by: User, **values) -> list[Change]:
     for field, value in values.items():
         setattr(session, field, value)
     moved = before.starts_at != session.starts_at
-    _check_schedule(
+    session_schedule_check(
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         format=session.format,
@@ -154,7 +154,7 @@ def session_update(*, session: Session, by: User, **values) -> list[Change]:
         allow_past=not moved,
     )
     if "reminder_offsets" in values:
-        session.reminder_offsets = _check_offsets(values["reminder_offsets"])
+        session.reminder_offsets = reminder_offsets_check(values["reminder_offsets"])
     changes = _changes(before, session)
     if changes and session.invitations_sent_at:
         session.sequence += 1

@@ -49,10 +49,11 @@ def _ics_response(body: bytes, *, filename: str, attachment: bool) -> HttpRespon
 # --- The answer link (no sign-in) --------------------------------------------------------
 
 
-def _no_referrer(response: HttpResponse) -> HttpResponse:
+def _private_page(response: HttpResponse) -> HttpResponse:
     """The link's address is a credential: it must not reach the sites linked from the page
-    (the online meeting's above all)."""
-    response["Referrer-Policy"] = "no-referrer"
+    (the online meeting's above all). ``same-origin``, not ``no-referrer``: under the latter
+    browsers send ``Origin: null`` with the page's own form, which the CSRF check refuses."""
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -70,7 +71,7 @@ def _closed_reason(invitation: SessionInvitation) -> str | None:
 
 
 def _closed_page(request, invitation, reason, *, status=410):
-    return _no_referrer(
+    return _private_page(
         render(
             request,
             "workgroups/answer_closed.html",
@@ -91,7 +92,7 @@ def answer_by_link(request, token):
     try:
         invitation = read_answer_token(token)
     except AnswerLinkError as error:
-        return _no_referrer(
+        return _private_page(
             render(
                 request,
                 "workgroups/answer_invalid.html",
@@ -107,7 +108,7 @@ def answer_by_link(request, token):
         response = _ics_response(
             sessions_ics([(session, True)], name=session.title), filename=f"seance-{session.pk}.ics", attachment=True
         )
-        return _no_referrer(response)
+        return _private_page(response)
 
     if request.method == "POST":
         form = AnswerForm(request.POST)
@@ -122,7 +123,7 @@ def answer_by_link(request, token):
                 # Cancelled, started or withdrawn between the page and the click.
                 invitation = SessionInvitation.objects.select_related("session__group", "user").get(pk=invitation.pk)
                 return _closed_page(request, invitation, _closed_reason(invitation) or "started", status=409)
-            return _no_referrer(
+            return _private_page(
                 render(
                     request,
                     "workgroups/answer_done.html",
@@ -137,7 +138,7 @@ def answer_by_link(request, token):
         if preselected not in dict(AnswerForm.base_fields["answer"].choices):
             preselected = "" if invitation.answer == SessionInvitation.Answer.PENDING else invitation.answer
         form = AnswerForm(initial={"answer": preselected or None, "comment": invitation.comment})
-    return _no_referrer(
+    return _private_page(
         render(
             request,
             "workgroups/answer_form.html",
@@ -282,7 +283,7 @@ def calendar_settings(request):
     )
     # The page shows a secret address.
     patch_cache_control(response, private=True, no_store=True)
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -323,5 +324,5 @@ def calendar_feed(request, token):
         raise Http404
     body = sessions_ics(feed_sessions(feed.user), name=_("Mes séances — concertation"))
     response = _ics_response(body, filename="seances.ics", attachment=False)
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response

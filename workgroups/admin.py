@@ -1,0 +1,447 @@
+"""Staff run working groups and their sessions here.
+
+A session is saved through the same rules as in the portal: the form checks
+what ``workgroups.services`` checks, a new session gets its reminder rows, and
+a change of time, place or link goes through ``services.session_update`` so
+that every invitee receives the update. Sessions are cancelled (an action),
+never deleted.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from networks.models import Membership
+from workgroups import services
+from workgroups.models import (
+    DEFAULT_REMINDER_OFFSETS,
+    AgendaItem,
+    NetworkDelegate,
+    Session,
+    SessionInvitation,
+    SessionReminder,
+    WorkingGroup,
+)
+
+# Reminder offsets offered in the admin, in minutes before the start.
+REMINDER_CHOICES = [
+    (14 * 24 * 60, gettext_lazy("14 jours avant")),
+    (7 * 24 * 60, gettext_lazy("7 jours avant")),
+    (3 * 24 * 60, gettext_lazy("3 jours avant")),
+    (24 * 60, gettext_lazy("1 jour avant")),
+    (2 * 60, gettext_lazy("2 heures avant")),
+]
+
+
+# --- Groups -------------------------------------------------------------------------
+
+
+class NetworkDelegateForm(forms.ModelForm):
+    class Meta:
+        model = NetworkDelegate
+        fields = ["network", "user"]
+
+    def clean(self):
+        cleaned = super().clean()
+        network, user = cleaned.get("network"), cleaned.get("user")
+        if network and user and not Membership.objects.active().filter(network=network, user=user).exists():
+            raise ValidationError(_("Ne désignez que des membres actifs du réseau."))
+        return cleaned
+
+
+class NetworkDelegateInline(admin.TabularInline):
+    model = NetworkDelegate
+    form = NetworkDelegateForm
+    fields = ["network", "user", "named_by", "named_at"]
+    readonly_fields = ["named_by", "named_at"]
+    autocomplete_fields = ["network", "user"]
+    extra = 0
+
+
+@admin.register(WorkingGroup)
+class WorkingGroupAdmin(admin.ModelAdmin):
+    list_display = ["title", "theme", "is_plenary", "is_active", "created_at"]
+    list_filter = ["is_active", "is_plenary"]
+    search_fields = ["title", "theme", "description"]
+    filter_horizontal = ["measures", "leads", "networks", "people"]
+    fields = ["title", "theme", "description", "is_plenary", "is_active", "leads", "networks", "people", "measures"]
+    inlines = [NetworkDelegateInline]
+
+    def save_formset(self, request, form, formset, change):
+        for delegate in formset.save(commit=False):
+            if delegate.pk is None:
+                delegate.named_by, delegate.named_at = request.user, timezone.now()
+            delegate.save()
+        for removed in formset.deleted_objects:
+            removed.delete()
+
+
+# --- Sessions -------------------------------------------------------------------------
+
+
+class SessionAdminForm(forms.ModelForm):
+    reminders = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Rappels"),
+        choices=REMINDER_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Envoyés aux personnes invitées qui n'ont pas décliné."),
+    )
+    online_url = forms.URLField(
+        label=gettext_lazy("lien de connexion"),
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text=gettext_lazy("Visible seulement des personnes invitées, des animateurs et des agents."),
+    )
+
+    class Meta:
+        model = Session
+        fields = ["group", "title", "starts_at", "ends_at", "format", "place", "online_url"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "reminders" in self.fields:
+            offsets = self.instance.reminder_offsets if self.instance.pk else DEFAULT_REMINDER_OFFSETS
+            known = {value for value, _label in REMINDER_CHOICES}
+            self.fields["reminders"].choices = REMINDER_CHOICES + [
+                (offset, _("%(minutes)s minutes avant") % {"minutes": offset})
+                for offset in offsets
+                if offset not in known
+            ]
+            self.fields["reminders"].initial = list(offsets)
+        if "group" in self.fields:
+            self.fields["group"].queryset = WorkingGroup.objects.active()
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(name in self._errors for name in ("starts_at", "ends_at", "format", "place", "online_url")):
+            return cleaned  # a value could not be read: its own message says so
+        starts_at = cleaned.get("starts_at", self.instance.starts_at)
+        moved = self.instance.pk is None or "starts_at" in self.changed_data
+        try:
+            # The portal's rules, word for word: end after start, a new or moved session ahead, a link when online.
+            services.session_schedule_check(
+                starts_at=starts_at,
+                ends_at=cleaned.get("ends_at", self.instance.ends_at),
+                format=cleaned.get("format", self.instance.format),
+                place=cleaned.get("place", self.instance.place),
+                online_url=cleaned.get("online_url", self.instance.online_url),
+                allow_past=not moved,
+            )
+            if "reminders" in cleaned:
+                cleaned["reminders"] = services.reminder_offsets_check(cleaned["reminders"])
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                target = "reminders" if field == "reminder_offsets" else field
+                self.add_error(target if target in self.fields else None, errors)
+        return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        # The model's clean() says some of the same things as the services' rules: each message once.
+        for errors in self._errors.values():
+            seen, kept = set(), []
+            for error in errors.as_data():
+                message = " ".join(error.messages)
+                if message not in seen:
+                    seen.add(message)
+                    kept.append(error)
+            errors.data = kept
+
+
+class AgendaItemInline(admin.TabularInline):
+    model = AgendaItem
+    fields = ["position", "title", "duration_minutes", "presenter", "measure"]
+    autocomplete_fields = ["measure"]
+    ordering = ["position", "pk"]
+    extra = 0
+
+    def _open(self, obj):
+        return obj is None or obj.status == Session.Status.SCHEDULED
+
+    def has_add_permission(self, request, obj=None):
+        return self._open(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._open(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._open(obj) and super().has_delete_permission(request, obj)
+
+
+class SessionReminderInline(admin.TabularInline):
+    model = SessionReminder
+    fields = ["offset_minutes", "due_at", "sent_at", "skipped_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Motif de l'annulation (repris dans le courriel)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    form = SessionAdminForm
+    list_display = ["title", "group", "starts_at", "status", "format", "answers"]
+    list_filter = ["status", "format", "group", "starts_at"]
+    search_fields = ["title", "group__title", "place"]
+    list_select_related = ["group"]
+    ordering = ["-starts_at"]
+    actions = ["invite_group", "remind_now", "cancel_sessions"]
+    readonly_fields = [
+        "status",
+        "invitations",
+        "sequence",
+        "invitations_sent_at",
+        "cancelled_at",
+        "cancellation_reason",
+        "held_at",
+        "created_by",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_answer_counts()
+
+    def get_inlines(self, request, obj):
+        # Reminder rows exist once the session is saved.
+        return [AgendaItemInline] if obj is None else [AgendaItemInline, SessionReminderInline]
+
+    def get_fieldsets(self, request, obj=None):
+        editable = ["group", "title", "starts_at", "ends_at", "format", "place", "online_url", "reminders"]
+        if obj is not None:
+            editable.remove("group")
+        fieldsets = [(None, {"fields": editable})]
+        if obj is not None:
+            fieldsets.append(
+                (
+                    _("Suivi"),
+                    {
+                        "fields": [
+                            "group",
+                            "status",
+                            "invitations",
+                            "sequence",
+                            "invitations_sent_at",
+                            "held_at",
+                            "cancelled_at",
+                            "cancellation_reason",
+                            "created_by",
+                        ]
+                    },
+                )
+            )
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(self.readonly_fields)
+        if obj is not None:
+            readonly.append("group")  # a session stays in its group
+        return readonly
+
+    @admin.display(description=gettext_lazy("rappels"))
+    def reminders(self, session):
+        # Shown when the session can no longer be changed; otherwise the form's field of the same name.
+        labels = dict(REMINDER_CHOICES)
+        return ", ".join(str(labels.get(offset, offset)) for offset in session.reminder_offsets) or "—"
+
+    def has_change_permission(self, request, obj=None):
+        # A session held or cancelled is a record: shown, no longer changed.
+        if obj is not None and obj.status != Session.Status.SCHEDULED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.display(description=gettext_lazy("réponses"))
+    def answers(self, session):
+        if not session.invited_count:
+            return _("pas d'invitation")
+        return _(
+            "%(invited)s invitées : %(accepted)s oui, %(tentative)s peut-être, %(declined)s non, "
+            "%(pending)s sans réponse"
+        ) % {
+            "invited": session.invited_count,
+            "accepted": session.accepted_count,
+            "tentative": session.tentative_count,
+            "declined": session.declined_count,
+            "pending": session.pending_count,
+        }
+
+    @admin.display(description=gettext_lazy("invitations"))
+    def invitations(self, session):
+        if session.pk is None:
+            return "—"
+        url = reverse("admin:workgroups_sessioninvitation_changelist") + f"?session__id__exact={session.pk}"
+        return format_html(
+            '<a href="{}">{}</a> — {}', url, _("Voir les invitations et les présences"), self.answers(session)
+        )
+
+    # Saving goes through the services' rules (checked in the form's clean).
+
+    def save_model(self, request, obj, form, change):
+        offsets = form.cleaned_data.get("reminders")
+        if not change:
+            obj.created_by = request.user
+            obj.reminder_offsets = offsets if offsets is not None else list(DEFAULT_REMINDER_OFFSETS)
+            obj.save()
+            services.reminders_sync(session=obj)
+            return
+        values = {field: form.cleaned_data[field] for field in form.changed_data if field in services.CALENDAR_FIELDS}
+        if "reminders" in form.changed_data:
+            values["reminder_offsets"] = offsets
+        if values:
+            changes = services.session_update(session=obj, by=request.user, **values)
+            if changes and obj.invitations_sent_at:
+                self.message_user(
+                    request,
+                    _("Les personnes invitées reçoivent la mise à jour : %(changes)s.")
+                    % {"changes": ", ".join(change.label for change in changes)},
+                    messages.INFO,
+                )
+            obj.refresh_from_db()
+
+    def has_delete_permission(self, request, obj=None):
+        # A session is cancelled, never deleted: invitees' calendars must hear of it.
+        return False
+
+    # Actions call the services; each session's outcome is reported.
+
+    def _run(self, request, queryset, work, done):
+        for session in queryset:
+            try:
+                result = work(session)
+            except ValidationError as error:
+                self.message_user(request, f"« {session.title} » : {' '.join(error.messages)}", messages.WARNING)
+            else:
+                self.message_user(request, done(session, result), messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Envoyer les invitations"), permissions=["change"])
+    def invite_group(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            lambda session: services.session_invite_group(session=session, by=request.user),
+            lambda session, _result: (
+                _("« %(title)s » : les invitations partent aux membres du groupe.") % {"title": session.title}
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("Envoyer un rappel maintenant"), permissions=["change"])
+    def remind_now(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            lambda session: services.reminder_send_now(session=session, by=request.user),
+            lambda session, count: (
+                ngettext(
+                    "« %(title)s » : %(count)s rappel envoyé.", "« %(title)s » : %(count)s rappels envoyés.", count
+                )
+                % {"title": session.title, "count": count}
+            ),
+        )
+
+    @admin.action(
+        description=gettext_lazy("Annuler les séances (prévient les personnes invitées)"), permissions=["change"]
+    )
+    def cancel_sessions(self, request, queryset):
+        form = CancelForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._run(
+                request,
+                queryset,
+                lambda session: services.session_cancel(session=session, by=request.user, reason=reason),
+                lambda session, _result: (
+                    _("« %(title)s » est annulée ; les personnes invitées sont prévenues.") % {"title": session.title}
+                ),
+            )
+            return None
+        sessions = list(queryset.select_related("group"))
+        return TemplateResponse(
+            request,
+            "admin/workgroups/session/cancel_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Annuler des séances"),
+                "opts": self.model._meta,
+                "sessions": [
+                    (session, date_format(timezone.localtime(session.starts_at), "l j F Y, H:i"))
+                    for session in sessions
+                ],
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "action": "cancel_sessions",
+            },
+        )
+
+
+# --- Invitations and reminders ---------------------------------------------------------
+
+
+@admin.register(SessionInvitation)
+class SessionInvitationAdmin(admin.ModelAdmin):
+    """Invitations come from the portal; staff read them and correct attendance."""
+
+    list_display = ["user", "session", "network", "source", "answer", "answered_at", "attended"]
+    list_editable = ["attended"]
+    list_filter = ["answer", "attended", "source", "session__group"]
+    search_fields = ["user__email", "user__full_name", "session__title", "network__name"]
+    list_select_related = ["user", "session", "network"]
+    fields = [
+        "session",
+        "user",
+        "network",
+        "source",
+        "answer",
+        "comment",
+        "answered_at",
+        "invited_at",
+        "withdrawn_at",
+        "attended",
+    ]
+    readonly_fields = [f for f in fields if f != "attended"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SessionReminder)
+class SessionReminderAdmin(admin.ModelAdmin):
+    list_display = ["session", "offset_minutes", "due_at", "sent_at", "skipped_at"]
+    list_filter = ["sent_at", "skipped_at"]
+    search_fields = ["session__title"]
+    list_select_related = ["session"]
+    readonly_fields = ["session", "offset_minutes", "due_at", "sent_at", "skipped_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

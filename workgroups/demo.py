@@ -1,0 +1,175 @@
+"""Demo working groups: a thematic group following three measures and the
+plenary, a lead among the demo accounts, a past session held with its
+attendance and an upcoming one with its agenda, invitations and some answers.
+
+Loaded after the networks' and measures' demo by ``manage.py load_demo``;
+running it again changes nothing but the demo accounts' passwords. It writes
+no e-mail: the invitations are recorded as sent (inviting the group again from
+the portal e-mails them, with their answer links, on the console)."""
+
+from datetime import datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from measures.models import Measure
+from networks.demo import DEMO_PASSWORD
+from networks.models import Network, User
+from workgroups import services
+from workgroups.models import AgendaItem, Session, SessionInvitation, WorkingGroup
+
+LEAD_EMAIL = "animation@anct.example"
+LEAD_NAME = "Léa Animatrice (groupe Emploi, ANCT)"
+ROADMAP = "mobilisation-nationale-2018"
+THEMATIC_TITLE = "Emploi et développement économique"
+THEMATIC_NETWORKS = ["irdsu", "france-urbaine", "amadeus", "ville-et-banlieue"]
+THEMATIC_MEASURES = [9, 10, 12]  # emplois francs, PaQte, plan d'investissement dans les compétences
+PLENARY_TITLE = "Plénière des réseaux"
+PAST_TITLE = "Emplois francs : premiers retours des territoires"
+UPCOMING_TITLE = "Entreprises et quartiers : le PaQte un an après"
+
+
+def _at(days: int, hour: int, minute: int = 0) -> datetime:
+    """A time ``days`` from today, at ``hour`` in Paris."""
+    day = timezone.localdate() + timedelta(days=days)
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+
+@transaction.atomic
+def load_demo() -> list[tuple[str, str, str]]:
+    """Create or refresh the demo groups. Returns (e-mail, password, role) of the lead's account."""
+    lead = User.objects.filter(email=LEAD_EMAIL).first() or User(email=LEAD_EMAIL)
+    lead.full_name, lead.is_staff, lead.is_superuser, lead.is_active = LEAD_NAME, False, False, True
+    lead.set_password(DEMO_PASSWORD)
+    lead.save()
+
+    thematic, _created = WorkingGroup.objects.update_or_create(
+        title=THEMATIC_TITLE,
+        defaults={
+            "theme": "Emploi et insertion professionnelle",
+            "description": (
+                "Suivi des mesures pour l'emploi des habitants des quartiers prioritaires : ce qui marche sur "
+                "le terrain, ce qui bloque, ce que les réseaux proposent."
+            ),
+            "is_active": True,
+        },
+    )
+    thematic.leads.add(lead)
+    thematic.networks.set(Network.objects.filter(slug__in=THEMATIC_NETWORKS))
+    thematic.measures.set(Measure.objects.filter(roadmap__slug=ROADMAP, number__in=THEMATIC_MEASURES))
+
+    plenary = WorkingGroup.objects.filter(is_plenary=True).first()
+    if plenary is None:
+        plenary = WorkingGroup.objects.create(
+            title=PLENARY_TITLE,
+            theme="Tous les sujets de la feuille de route",
+            description="Réunit tous les réseaux actifs deux fois par an sur l'avancement de la feuille de route.",
+            is_plenary=True,
+        )
+    plenary.leads.add(lead)
+
+    _past_session(thematic, lead)
+    _upcoming_session(thematic, lead)
+    return [(LEAD_EMAIL, DEMO_PASSWORD, "animatrice du groupe « Emploi » et de la plénière")]
+
+
+def _invite(session: Session) -> list[SessionInvitation]:
+    """The group's invitations, recorded without e-mails (the demo sends nothing)."""
+    existing = set(SessionInvitation.objects.filter(session=session).values_list("user_id", flat=True))
+    SessionInvitation.objects.bulk_create(
+        [
+            SessionInvitation(session=session, user=user, network=network, source=source)
+            for user_pk, (user, network, source) in services.group_invitees(session.group).items()
+            if user_pk not in existing
+        ]
+    )
+    if session.invitations_sent_at is None:
+        session.invitations_sent_at = min(timezone.now(), session.starts_at - timedelta(days=10))
+        session.save(update_fields=["invitations_sent_at"])
+    return list(SessionInvitation.objects.filter(session=session).order_by("user__email"))
+
+
+def _past_session(group: WorkingGroup, lead: User) -> None:
+    if Session.objects.filter(group=group, title=PAST_TITLE).exists():
+        return
+    starts = _at(-21, 9, 30)
+    # In the past: written directly, as the lead would have scheduled it weeks ago.
+    session = Session.objects.create(
+        group=group,
+        title=PAST_TITLE,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        format=Session.Format.HYBRID,
+        place="ANCT, 20 avenue de Ségur, Paris 7e — salle 4.12",
+        online_url="https://visio.example/emploi-1",
+        reminder_offsets=[],
+        created_by=lead,
+    )
+    measures = {m.number: m for m in group.measures.all()}
+    AgendaItem.objects.bulk_create(
+        [
+            AgendaItem(session=session, position=1, title="Tour de table des réseaux", duration_minutes=30),
+            AgendaItem(
+                session=session,
+                position=2,
+                title="Emplois francs : retours des délégués du préfet et des villes",
+                duration_minutes=60,
+                presenter="Léa Animatrice",
+                measure=measures.get(9),
+            ),
+            AgendaItem(session=session, position=3, title="Suites à donner", duration_minutes=30),
+        ]
+    )
+    invitations = _invite(session)
+    for index, invitation in enumerate(invitations):
+        invitation.answer = SessionInvitation.Answer.ACCEPTED if index % 3 else SessionInvitation.Answer.DECLINED
+        invitation.answered_at = starts - timedelta(days=5)
+        invitation.attended = invitation.answer == SessionInvitation.Answer.ACCEPTED
+    SessionInvitation.objects.bulk_update(invitations, ["answer", "answered_at", "attended"])
+    session.status, session.held_at = Session.Status.HELD, starts + timedelta(hours=3)
+    session.save(update_fields=["status", "held_at"])
+
+
+def _upcoming_session(group: WorkingGroup, lead: User) -> None:
+    starts = _at(12, 14)
+    session = Session.objects.filter(group=group, title=UPCOMING_TITLE).first()
+    if session is not None:
+        if session.status == Session.Status.SCHEDULED and session.starts_at <= timezone.now():
+            # The demo is loaded again weeks later: the session stays ahead.
+            Session.objects.filter(pk=session.pk).update(starts_at=starts, ends_at=starts + timedelta(hours=2))
+            session.refresh_from_db()
+            services.reminders_sync(session=session)
+        return
+    measures = {m.number: m for m in group.measures.all()}
+    session = services.session_create(
+        group=group,
+        by=lead,
+        title=UPCOMING_TITLE,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        format=Session.Format.HYBRID,
+        place="ANCT, 20 avenue de Ségur, Paris 7e — salle 4.12",
+        online_url="https://visio.example/emploi-2",
+        agenda=(
+            {"title": "Accueil et ordre du jour", "duration_minutes": 10},
+            {
+                "title": "PaQte : ce que les entreprises ont engagé dans les quartiers",
+                "duration_minutes": 45,
+                "presenter": "Léa Animatrice",
+                "measure": measures.get(10),
+            },
+            {
+                "title": "Plan d'investissement dans les compétences : l'accès des habitants",
+                "duration_minutes": 45,
+                "measure": measures.get(12),
+            },
+            {"title": "Questions diverses", "duration_minutes": 20},
+        ),
+    )
+    invitations = _invite(session)
+    # Some have answered already; the rest have not.
+    for invitation, answer in zip(
+        invitations, [SessionInvitation.Answer.ACCEPTED, SessionInvitation.Answer.TENTATIVE], strict=False
+    ):
+        invitation.answer, invitation.answered_at = answer, timezone.now()
+        invitation.save(update_fields=["answer", "answered_at"])

@@ -123,8 +123,11 @@ def _row_for(email: Email) -> OutboxMessage:
 @transaction.atomic
 def emails_cancel_unsent(*, about, kind: str | None = None) -> int:
     """Cancel the e-mails about an object that have not left yet (an invitation
-    renewed or revoked: its earlier link no longer works)."""
-    pending = OutboxMessage.objects.about(about).filter(status__in=[OutboxMessage.Status.QUEUED])
+    renewed or revoked: its earlier link no longer works), failed ones included,
+    so that nobody sends them again from the admin."""
+    pending = OutboxMessage.objects.about(about).filter(
+        status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.FAILED]
+    )
     if kind:
         pending = pending.filter(kind=kind)
     return pending.update(status=OutboxMessage.Status.CANCELLED, lease_expires_at=None)

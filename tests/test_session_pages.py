@@ -333,27 +333,32 @@ def test_the_invitation_list_shows_answers_and_counts(client, lead, session, net
     assert client.get(_url("session_invitations", session), {"reseau": "99999999999999999999"}).status_code == 200
 
 
-def test_a_lead_invites_one_person_by_email(client, lead, session, bob):
+def test_a_lead_invites_one_person_by_email(client, lead, session, alice):
     client.force_login(lead)
-    response = client.post(_url("session_invitations", session), {"email": "BOB@beta.example"}, follow=True)
-    assert "Invitation envoyée à Bob Bêta" in response.content.decode()
-    invitation = SessionInvitation.objects.get(session=session, user=bob)
+    response = client.post(_url("session_invitations", session), {"email": "ALICE@alpha.example"}, follow=True)
+    assert "Invitation envoyée à Alice Alpha" in response.content.decode()
+    invitation = SessionInvitation.objects.get(session=session, user=alice)
     assert invitation.source == SessionInvitation.Source.ADDED
-    assert OutboxMessage.objects.filter(to_email=bob.email).count() == 1
+    assert OutboxMessage.objects.filter(to_email=alice.email).count() == 1
+
+
+GROUP_ONLY = "Aucun membre du groupe n&#x27;a l&#x27;adresse"
 
 
 @pytest.mark.parametrize(
     "email, message",
     [
-        ("personne@nulle.part", "Aucun compte du portail n&#x27;a l&#x27;adresse personne@nulle.part"),
-        ("ferme@example.org", "est désactivé"),
-        ("bob@beta.example", "est déjà invité(e) à cette séance"),
+        # A lead learns nothing of accounts outside the group: one answer for unknown, closed or outside.
+        ("personne@nulle.part", GROUP_ONLY),
+        ("ferme@example.org", GROUP_ONLY),
+        ("bob@beta.example", GROUP_ONLY),
+        ("alice@alpha.example", "est déjà invité(e) à cette séance"),
         ("pas une adresse", "Saisissez une adresse"),
     ],
 )
-def test_bad_invitations_are_refused_and_nothing_is_written(client, lead, session, bob, email, message):
+def test_bad_invitations_are_refused_and_nothing_is_written(client, lead, session, alice, bob, email, message):
     UserFactory(email="ferme@example.org", is_active=False)
-    _invite(session, bob)
+    _invite(session, alice)
     client.force_login(lead)
     response = client.post(_url("session_invitations", session), {"email": email})
     content = response.content.decode()
@@ -362,6 +367,46 @@ def test_bad_invitations_are_refused_and_nothing_is_written(client, lead, sessio
     assert f'value="{email}"' in content
     assert SessionInvitation.objects.count() == 1
     assert OutboxMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "email, message",
+    [
+        ("personne@nulle.part", "Aucun compte du portail n&#x27;a l&#x27;adresse personne@nulle.part"),
+        ("ferme@example.org", "est désactivé"),
+    ],
+)
+def test_staff_are_told_why_an_address_cannot_be_invited(client, staff, session, email, message):
+    UserFactory(email="ferme@example.org", is_active=False)
+    client.force_login(staff)
+    response = client.post(_url("session_invitations", session), {"email": email})
+    assert message in response.content.decode()
+    assert SessionInvitation.objects.count() == 0
+
+
+def test_a_lead_adds_a_member_of_the_group_and_an_agent_anyone(client, lead, staff, session, alice, bob):
+    client.force_login(lead)
+    client.post(_url("session_invitations", session), {"email": "ALICE@alpha.example"})
+    assert SessionInvitation.objects.get(session=session, user=alice).source == SessionInvitation.Source.ADDED
+    client.force_login(staff)
+    client.post(_url("session_invitations", session), {"email": "bob@beta.example"})
+    assert SessionInvitation.objects.filter(session=session, user=bob).exists()
+
+
+def test_adding_and_withdrawing_someone_in_a_loop_stops_before_flooding_them(
+    lead, session, alice, django_capture_on_commit_callbacks
+):
+    from django.core.exceptions import ValidationError
+
+    from workgroups import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _round in range(services.REINVITES_PER_HOUR):
+            invitation = services.session_invite_person(session=session, by=lead, user=alice)
+            services.session_invitation_withdraw(invitation=invitation, by=lead)
+        with pytest.raises(ValidationError, match="plusieurs invitations"):
+            services.session_invite_person(session=session, by=lead, user=alice)
+    assert OutboxMessage.objects.filter(to_email=alice.email, kind="session_invitation").count() == 3
 
 
 def _queries(client, url) -> int:
@@ -472,6 +517,7 @@ def test_a_lead_records_attendance_with_walk_ins_and_marks_the_session_held(clie
     came = _invite(past_session, alice, answer="accepted")
     stayed_home = _invite(past_session, bob, answer="accepted")
     walk_in = UserFactory(email="venue@exemple.fr", full_name="Venue Sans Invitation")
+    MembershipFactory(user=walk_in, network=past_session.group.networks.get())  # of the group, not invited
     client.force_login(lead)
     content = client.get(_url("attendance_edit", past_session)).content.decode()
     assert f'value="{came.pk}" id="present-{came.pk}" checked' in content  # accepted: checked in advance
@@ -497,7 +543,7 @@ def test_unknown_walk_ins_are_refused_and_nothing_is_recorded(client, lead, past
     response = client.post(
         _url("attendance_edit", past_session), {"present": [str(came.pk)], "walk_ins": "inconnu@nulle.part"}
     )
-    assert "Aucun compte du portail n&#x27;a ces adresses : inconnu@nulle.part." in response.content.decode()
+    assert "Aucun membre du groupe n&#x27;a ces adresses : inconnu@nulle.part." in response.content.decode()
     assert "inconnu@nulle.part</textarea>" in response.content.decode()
     came.refresh_from_db()
     assert came.attended is None

@@ -217,7 +217,7 @@ def test_attendance_with_a_walk_in_and_the_session_held(session, lead, alice, dj
         starts_at=timezone.now() - timedelta(hours=3), ends_at=timezone.now() - timedelta(hours=1)
     )
     visitor = UserFactory(email="visiteur@example.org")
-    MembershipFactory(user=visitor)
+    MembershipFactory(user=visitor, network=session.group.networks.get())  # of the group, not invited
     invitation = SessionInvitation.objects.get(session=session, user=alice)
     services.attendance_record(
         session=session, by=lead, present_ids=[invitation.pk], walk_ins=[visitor], mark_held=True
@@ -230,3 +230,60 @@ def test_attendance_with_a_walk_in_and_the_session_held(session, lead, alice, dj
         alice.email,
         visitor.email,
     }
+
+
+def test_people_who_left_their_network_lose_the_link_and_the_updates(
+    session, lead, alice, coordinator_a, django_capture_on_commit_callbacks
+):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    alice.memberships.update(is_active=False)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_update(session=session, by=lead, place="Salle du conseil")
+    assert [m.to[0] for m in mail.outbox] == [coordinator_a.email]
+    assert not alice.has_perm("workgroups.read_online_link", session)
+    with pytest.raises(ValidationError):
+        services.invitation_answer(
+            invitation=SessionInvitation.objects.get(session=session, user=alice), answer="accepted"
+        )
+
+
+def test_a_named_participant_who_left_no_longer_speaks_for_the_network(
+    session, lead, alice, coordinator_a, django_capture_on_commit_callbacks
+):
+    network = alice.memberships.get().network
+    services.delegates_set(group=session.group, network=network, by=coordinator_a, users=[alice])
+    alice.memberships.update(is_active=False)
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    # Her network is invited whole again, and she is not.
+    assert [m.to[0] for m in mail.outbox] == [coordinator_a.email]
+
+
+def test_a_withdrawn_person_who_was_told_gets_a_cancellation_without_the_link(
+    session, lead, alice, django_capture_on_commit_callbacks
+):
+    Session.objects.filter(pk=session.pk).update(format=Session.Format.HYBRID, online_url="https://visio.example/s")
+    session.refresh_from_db()
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    OutboxMessage.objects.filter(kind="session_invitation").update(status=OutboxMessage.Status.SENT)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_invitation_withdraw(
+            invitation=SessionInvitation.objects.get(session=session, user=alice), by=lead
+        )
+    [message] = mail.outbox
+    calendar = _ics_of(message)
+    assert calendar["METHOD"] == "CANCEL"
+    assert b"visio.example" not in calendar.to_ical()
+    assert "visio.example" not in message.body
+
+
+def test_a_withdrawn_person_never_told_hears_nothing_and_their_failed_e_mail_cannot_be_resent(
+    session, lead, alice, django_capture_on_commit_callbacks
+):
+    invitation = services.session_invite_person(session=session, by=lead, user=alice)
+    OutboxMessage.objects.update(status=OutboxMessage.Status.FAILED)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_invitation_withdraw(invitation=invitation, by=lead)
+    assert mail.outbox == []
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxMessage.Status.CANCELLED}

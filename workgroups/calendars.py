@@ -45,7 +45,9 @@ def session_event(session: Session, *, attendee=None, with_link: bool) -> ics.Ca
 
 
 def session_invitation_ics(session: Session, *, attendee, method: str) -> bytes:
-    return ics.calendar_bytes([session_event(session, attendee=attendee, with_link=True)], method=method)
+    # A cancelling file removes the entry: it has no use for the link, which a withdrawn person must not get.
+    with_link = method != ics.CANCEL
+    return ics.calendar_bytes([session_event(session, attendee=attendee, with_link=with_link)], method=method)
 
 
 def sessions_ics(sessions_with_link, *, name: str) -> bytes:

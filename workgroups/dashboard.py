@@ -19,7 +19,7 @@ def my_sessions_panel(request) -> dict:
         return {"visible": False}
     now = timezone.now()
     to_answer = list(
-        SessionInvitation.objects.current()
+        SessionInvitation.objects.standing()
         .filter(
             user=user,
             answer=SessionInvitation.Answer.PENDING,
@@ -29,9 +29,9 @@ def my_sessions_panel(request) -> dict:
         .select_related("session__group")
         .order_by("session__starts_at")[:PANEL_LIMIT]
     )
-    my_answer = SessionInvitation.objects.current().filter(session=OuterRef("pk"), user=user).values("answer")[:1]
+    my_answer = SessionInvitation.objects.standing().filter(session=OuterRef("pk"), user=user).values("answer")[:1]
     invited_and_coming = Q(
-        pk__in=SessionInvitation.objects.current()
+        pk__in=SessionInvitation.objects.standing()
         .filter(
             user=user,
             answer__in=(SessionInvitation.Answer.ACCEPTED, SessionInvitation.Answer.TENTATIVE),

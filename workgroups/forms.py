@@ -308,7 +308,14 @@ class BaseAgendaFormSet(forms.BaseFormSet):
 
 
 AgendaFormSet = forms.formset_factory(
-    AgendaItemForm, formset=BaseAgendaFormSet, extra=2, can_delete=True, can_order=True, max_num=50
+    AgendaItemForm,
+    formset=BaseAgendaFormSet,
+    extra=2,
+    can_delete=True,
+    can_order=True,
+    max_num=50,
+    absolute_max=52,
+    validate_max=True,
 )
 
 
@@ -321,8 +328,27 @@ class InviteePersonForm(forms.Form):
         error_messages={"required": _("Indiquez une adresse électronique.")},
     )
 
+    def __init__(self, *args, candidates=None, **kwargs):
+        """``candidates``: the people a lead may call on (the group's); None for
+        staff, who may add any account. A lead is told only "not a member of the
+        group", whatever the reason, so the form reveals no one's account."""
+        super().__init__(*args, **kwargs)
+        self.candidates = candidates
+
     def clean_email(self):
         email = self.cleaned_data["email"]
+        if self.candidates is not None:
+            self.user = self.candidates.filter(email__iexact=email).first()
+            if self.user is None:
+                raise forms.ValidationError(
+                    _(
+                        "Aucun membre du groupe n'a l'adresse %(email)s "
+                        "(réseaux membres, personnes nommées, animation, agents)."
+                    ),
+                    params={"email": email},
+                    code="unknown",
+                )
+            return email
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
             raise forms.ValidationError(
@@ -391,14 +417,14 @@ class AttendanceForm(forms.Form):
         help_text=_("Les présences restent modifiables ensuite."),
     )
 
-    def __init__(self, *args, invitations=(), **kwargs):
+    def __init__(self, *args, invitations=(), candidates=None, **kwargs):
+        """``candidates`` as for ``InviteePersonForm``: None for staff."""
         super().__init__(*args, **kwargs)
+        self.candidates = candidates
         self.fields["present"].choices = [(invitation.pk, invitation.user.public_name) for invitation in invitations]
 
     def clean_walk_ins(self):
         addresses = _split_addresses(self.cleaned_data["walk_ins"])
-        if len(addresses) > 200:
-            raise forms.ValidationError(_("200 adresses au plus à la fois."))
         validator = forms.EmailField()
         bad = []
         for address in addresses:
@@ -410,7 +436,19 @@ class AttendanceForm(forms.Form):
             raise forms.ValidationError(
                 _("Adresses mal écrites : %(addresses)s."), params={"addresses": ", ".join(bad)}
             )
-        users = {user.email.lower(): user for user in User.objects.filter(email__in=[a.lower() for a in addresses])}
+        if len(addresses) > 50:
+            raise forms.ValidationError(_("50 adresses au plus à la fois."))
+        lowered = [a.lower() for a in addresses]
+        if self.candidates is not None:
+            users = {user.email.lower(): user for user in self.candidates.filter(email__in=lowered)}
+            unknown = [a for a in addresses if a.lower() not in users]
+            if unknown:
+                raise forms.ValidationError(
+                    _("Aucun membre du groupe n'a ces adresses : %(addresses)s."),
+                    params={"addresses": ", ".join(unknown)},
+                )
+            return list(users.values())
+        users = {user.email.lower(): user for user in User.objects.filter(email__in=lowered)}
         unknown = [a for a in addresses if a.lower() not in users]
         if unknown:
             raise forms.ValidationError(

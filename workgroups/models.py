@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -297,6 +297,26 @@ class SessionInvitationQuerySet(models.QuerySet):
     def current(self):
         """Invitations still standing (not withdrawn by the lead), walk-ins excluded."""
         return self.filter(withdrawn_at__isnull=True, source__in=SessionInvitation.INVITED_SOURCES)
+
+    def standing(self):
+        """Current invitations whose person may still come: an active account and,
+        for those invited through a network, a membership of it still running; for
+        the group's named people, still named. Those who left lose their invitation's
+        link, reminders and updates at once."""
+        running = Membership.objects.active().filter(user=OuterRef("user"), network=OuterRef("network"))
+        named = WorkingGroup.people.through.objects.filter(
+            workinggroup=OuterRef("session__group"), user=OuterRef("user")
+        )
+        return (
+            self.current()
+            .filter(user__is_active=True)
+            .filter(
+                Q(source=SessionInvitation.Source.PERSON) & Exists(named)
+                | Q(source=SessionInvitation.Source.NETWORK) & Exists(running)
+                | Q(source=SessionInvitation.Source.ADDED, network__isnull=True)
+                | Q(source=SessionInvitation.Source.ADDED, network__isnull=False) & Exists(running)
+            )
+        )
 
     def not_declined(self):
         return self.exclude(answer=SessionInvitation.Answer.DECLINED)

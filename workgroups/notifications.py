@@ -109,10 +109,9 @@ def session_reminder_emails_queue(*, session: Session, invitations, cause: str) 
     )
 
 
-def session_withdrawal_email_queue(*, invitation: SessionInvitation, was_told: bool) -> int:
-    """Tell a person taken off a session, if their invitation had left."""
-    if not was_told:
-        return 0
+def session_withdrawal_email_queue(*, invitation: SessionInvitation, cause_key: str) -> int:
+    """Tell a person taken off a session; ``cause_key`` is the key of the
+    invitation withdrawn, so each withdrawal is told once."""
     return len(
         emails_queue(
             _emails(
@@ -120,7 +119,7 @@ def session_withdrawal_email_queue(*, invitation: SessionInvitation, was_told: b
                 session=invitation.session,
                 invitations=[invitation],
                 method=ics.CANCEL,
-                cause=f"withdrawn:{invitation.withdrawn_at:%Y%m%d%H%M%S}",
+                cause=f"withdrawn:{cause_key[:12]}",
             )
         )
     )

@@ -29,10 +29,11 @@ def is_lead_of_any_group(user):
 
 @rules.predicate
 def is_invited_to(user, session):
-    """A standing invitation to the session (people withdrawn by the lead are no longer invited)."""
+    """A standing invitation to the session: not withdrawn by the lead, and the
+    person still in the network (or group) they were invited through."""
     if not (is_signed_in(user) and session is not None):
         return False
-    return SessionInvitation.objects.current().filter(session=session, user=user).exists()
+    return SessionInvitation.objects.standing().filter(session=session, user=user).exists()
 
 
 @rules.predicate

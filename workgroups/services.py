@@ -11,11 +11,13 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from networks.models import Membership, Network, User
+from outbox.models import OutboxMessage
 from outbox.services import emails_cancel_unsent
 from workgroups import notifications
 from workgroups.models import (
@@ -33,6 +35,10 @@ from workgroups.models import (
 # What a calendar must hear about: a change to one of these sends an update.
 CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "format", "place", "online_url")
 EDITABLE_FIELDS = (*CALENDAR_FIELDS, "reminder_offsets")
+# Invitation e-mails one person may receive for one session within an hour.
+REINVITES_PER_HOUR = 3
+# Reminders: from half an hour to 90 days before the start, five at most.
+REMINDER_MIN_MINUTES, REMINDER_MAX_MINUTES = 30, 90 * 24 * 60
 
 
 def _require(user, perm, obj=None):
@@ -56,8 +62,8 @@ def session_schedule_check(*, starts_at, ends_at, format, place, online_url, all
 
 def reminder_offsets_check(offsets) -> list[int]:
     offsets = sorted({int(offset) for offset in offsets}, reverse=True)
-    if any(offset <= 0 or offset > 90 * 24 * 60 for offset in offsets):
-        raise ValidationError({"reminder_offsets": _("Un rappel se place entre quelques minutes et 90 jours avant.")})
+    if any(offset < REMINDER_MIN_MINUTES or offset > REMINDER_MAX_MINUTES for offset in offsets):
+        raise ValidationError({"reminder_offsets": _("Un rappel se place entre 30 minutes et 90 jours avant.")})
     if len(offsets) > 5:
         raise ValidationError({"reminder_offsets": _("Cinq rappels au plus.")})
     return offsets
@@ -195,11 +201,9 @@ def session_cancel(*, session: Session, by: User, reason: str = "") -> Session:
 
 
 def _current_invitations(session: Session) -> list[SessionInvitation]:
-    """Standing invitations of active accounts: those the session's e-mails go to."""
+    """Standing invitations: those the session's e-mails go to."""
     return list(
-        SessionInvitation.objects.current()
-        .filter(session=session, user__is_active=True)
-        .select_related("user", "network", "session__group")
+        SessionInvitation.objects.standing().filter(session=session).select_related("user", "network", "session__group")
     )
 
 
@@ -324,7 +328,14 @@ def group_invitees(group: WorkingGroup) -> dict[int, tuple[User, Network | None,
     invitees: dict[int, tuple[User, Network | None, str]] = {}
     networks = list(group.member_networks().order_by("name"))
     delegates = {}
-    for delegate in NetworkDelegate.objects.filter(group=group, network__in=networks).select_related("user"):
+    running = Membership.objects.active().filter(user=OuterRef("user"), network=OuterRef("network"))
+    # A named person who left the network no longer speaks for it; a network
+    # whose named people all left is invited whole again.
+    for delegate in (
+        NetworkDelegate.objects.filter(group=group, network__in=networks, user__is_active=True)
+        .filter(Exists(running))
+        .select_related("user")
+    ):
         delegates.setdefault(delegate.network_id, []).append(delegate.user)
     memberships = (
         Membership.objects.active()
@@ -354,6 +365,31 @@ def _networks_of(users) -> dict[int, Network]:
     for membership in memberships:
         networks.setdefault(membership.user_id, membership.network)
     return networks
+
+
+def group_people(group: WorkingGroup):
+    """Everyone a lead may call on: the group's leads, its named people, the
+    active members of its member networks and the administration's agents.
+    Staff may invite any active account."""
+    memberships = Membership.objects.active().filter(network__in=group.member_networks())
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(led_working_groups=group)
+            | Q(working_groups=group)
+            | Q(pk__in=memberships.values("user"))
+            | Q(is_staff=True)
+        )
+        .distinct()
+    )
+
+
+def _check_may_call_on(*, group: WorkingGroup, by: User, users) -> None:
+    if by.is_staff:
+        return
+    allowed = set(group_people(group).filter(pk__in=[user.pk for user in users]).values_list("pk", flat=True))
+    if any(user.pk not in allowed for user in users):
+        raise ValidationError(_("Seuls les membres du groupe peuvent être ajoutés par l'animation."))
 
 
 def _network_of(user: User) -> Network | None:
@@ -391,9 +427,20 @@ def session_invite_person(*, session: Session, by: User, user: User) -> SessionI
     _check_invitable(session)
     if not user.is_active:
         raise ValidationError(_("Ce compte est désactivé."))
+    _check_may_call_on(group=session.group, by=by, users=[user])
     invitation = SessionInvitation.objects.filter(session=session, user=user).first()
     if invitation is not None and invitation.is_current:
         raise ValidationError(_("%(person)s est déjà invité(e) à cette séance.") % {"person": user.public_name})
+    if invitation is not None:
+        # Adding and withdrawing someone in a loop would flood their mailbox.
+        recent = OutboxMessage.objects.about(invitation).filter(
+            kind="session_invitation", created_at__gte=timezone.now() - timedelta(hours=1)
+        )
+        if recent.count() >= REINVITES_PER_HOUR:
+            raise ValidationError(
+                _("%(person)s a déjà reçu plusieurs invitations à cette séance dans l'heure : réessayez plus tard.")
+                % {"person": user.public_name}
+            )
     if invitation is None:
         invitation = SessionInvitation(session=session, user=user)
     invitation.source = SessionInvitation.Source.ADDED
@@ -420,11 +467,19 @@ def session_invitation_withdraw(*, invitation: SessionInvitation, by: User) -> S
     _require(by, "workgroups.edit_scheduled_session", invitation.session)
     if not invitation.is_current:
         raise ValidationError(_("Cette personne n'est pas (ou plus) invitée."))
-    cancelled = emails_cancel_unsent(about=invitation)
+    emails_cancel_unsent(about=invitation)
+    # Their calendar holds the session only if an invitation e-mail has left (or is leaving).
+    was_told = (
+        OutboxMessage.objects.about(invitation)
+        .filter(kind="session_invitation", status__in=[OutboxMessage.Status.SENT, OutboxMessage.Status.SENDING])
+        .exists()
+    )
+    withdrawn_key = invitation.key
     invitation.withdrawn_at = timezone.now()
     invitation.key = new_answer_key()
     invitation.save(update_fields=["withdrawn_at", "key"])
-    notifications.session_withdrawal_email_queue(invitation=invitation, was_told=not cancelled)
+    if was_told:
+        notifications.session_withdrawal_email_queue(invitation=invitation, cause_key=withdrawn_key)
     return invitation
 
 
@@ -433,7 +488,7 @@ def invitation_answer(*, invitation: SessionInvitation, answer: str, comment: st
     """Record a person's answer, from the e-mail link or the portal."""
     invitation = SessionInvitation.objects.select_for_update().select_related("session").get(pk=invitation.pk)
     session = invitation.session
-    if not invitation.is_current:
+    if not SessionInvitation.objects.standing().filter(pk=invitation.pk).exists():
         raise ValidationError(_("Vous n'êtes plus invité(e) à cette séance."))
     if session.status == Session.Status.CANCELLED:
         raise ValidationError(_("Cette séance a été annulée : il n'y a plus de réponse à donner."))
@@ -476,6 +531,8 @@ def attendance_record(*, session: Session, by: User, present_ids, walk_ins=(), m
     # Someone recorded as having come uninvited, then unticked, did not come at all.
     absent.filter(source=SessionInvitation.Source.WALK_IN).delete()
     absent.update(attended=False)
+    walk_ins = list(walk_ins)
+    _check_may_call_on(group=session.group, by=by, users=walk_ins)
     for user in walk_ins:
         invitation, created = SessionInvitation.objects.get_or_create(
             session=session,

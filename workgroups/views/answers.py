@@ -63,7 +63,8 @@ def _closed_reason(invitation: SessionInvitation) -> str | None:
     session = invitation.session
     if session.status == Session.Status.CANCELLED:
         return "cancelled"
-    if not invitation.is_current:
+    if not SessionInvitation.objects.standing().filter(pk=invitation.pk).exists():
+        # Withdrawn by the lead, or the person left the network or lost their account.
         return "withdrawn"
     if session.has_started or session.status != Session.Status.SCHEDULED:
         return "started"
@@ -174,7 +175,7 @@ def answer_in_portal(request, pk):
     session = _get_session_for_user(request, pk)
     if not request.user.has_perm("workgroups.answer_session", session):
         raise PermissionDenied
-    invitation = SessionInvitation.objects.current().filter(session=session, user=request.user).first()
+    invitation = SessionInvitation.objects.standing().filter(session=session, user=request.user).first()
     if invitation is None:  # withdrawn since the rule was asked
         raise PermissionDenied
     form = AnswerForm(request.POST)
@@ -294,7 +295,7 @@ def feed_sessions(owner) -> list[tuple[Session, bool]]:
     back. The link follows ``workgroups.read_online_link`` (staff, the group's
     leads, invitees), decided for all the sessions at once."""
     since = timezone.now() - timedelta(days=FEED_PAST_DAYS)
-    invited = SessionInvitation.objects.current().filter(user=owner)
+    invited = SessionInvitation.objects.standing().filter(user=owner)
     led_groups = WorkingGroup.objects.led_by(owner)
     rows = Session.objects.filter(ends_at__gte=since).filter(
         Q(pk__in=invited.values("session")) | Q(group__in=led_groups.values("pk"))

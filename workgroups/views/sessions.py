@@ -35,6 +35,11 @@ INVITATIONS_PER_PAGE = 50
 FAN_OUT_GRACE = timedelta(minutes=10)
 
 
+def _candidates(request, session):
+    """Whom the person may add to a session by address: anyone for staff, the group's people for a lead."""
+    return None if request.user.is_staff else services.group_people(session.group)
+
+
 def _message_of(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -238,7 +243,7 @@ def _invitations_context(request, session, person_form):
 @require_http_methods(["GET", "POST"])
 def session_invitations(request, pk):
     session = _get_session_for_user(request, pk, manage=True)
-    person_form = InviteePersonForm(request.POST or None)
+    person_form = InviteePersonForm(request.POST or None, candidates=_candidates(request, session))
     if request.method == "POST":
         if not request.user.has_perm("workgroups.edit_scheduled_session", session):
             messages.error(request, _("Cette séance n'est plus programmée : on ne peut plus y inviter."))
@@ -387,6 +392,7 @@ def attendance_edit(request, pk):
         ]
     form = AttendanceForm(
         request.POST or None,
+        candidates=_candidates(request, session),
         invitations=invitations,
         initial={"present": present, "mark_held": session.status == Session.Status.HELD},
     )

@@ -176,7 +176,17 @@ CELERY_BEAT_SCHEDULE = {
     "announce-open-rounds": {"task": "measures.tasks.announce_open_rounds", "schedule": 300.0},
     "send-round-reminders": {"task": "measures.tasks.send_round_reminders", "schedule": 3600.0},
     "sweep-outbox": {"task": "outbox.tasks.sweep_outbox", "schedule": 60.0},
-    "send-session-reminders": {"task": "workgroups.tasks.send_session_reminders", "schedule": 300.0},
+    # A tick that waited in the queue past the next one is dropped, not piled up.
+    "send-session-reminders": {
+        "task": "workgroups.tasks.send_session_reminders",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "resume-session-fan-outs": {
+        "task": "workgroups.tasks.resume_session_fan_outs",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 
 AUTH_USER_MODEL = "networks.User"

@@ -86,6 +86,13 @@ def emails_queue(emails: Iterable[Email]) -> list[OutboxMessage]:
     return created
 
 
+def once_keys_taken(keys) -> set[str]:
+    """Which of these causes already have their e-mail: lets a caller skip
+    building e-mails (attachments...) that would not be queued."""
+    keys = [key for key in keys if key]
+    return set(OutboxMessage.objects.filter(once_key__in=keys).values_list("once_key", flat=True)) if keys else set()
+
+
 def email_queue(
     *, to: str, template: str, context: dict, about=None, once_key=None, attachments=()
 ) -> OutboxMessage | None:

@@ -454,7 +454,9 @@ def test_inviting_the_group_asks_first_then_fans_out(
 
 def test_the_list_shows_progress_while_the_fan_out_runs(client, lead, session, network_a, alice):
     MembershipFactory(user=UserFactory(), network=network_a)
-    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now())
+    Session.objects.filter(pk=session.pk).update(
+        invitations_sent_at=timezone.now(), fan_out_requested_at=timezone.now()
+    )
     _invite(session, alice, network=network_a, source="network")
     client.force_login(lead)
     assert (

@@ -287,3 +287,36 @@ def test_a_withdrawn_person_never_told_hears_nothing_and_their_failed_e_mail_can
         services.session_invitation_withdraw(invitation=invitation, by=lead)
     assert mail.outbox == []
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxMessage.Status.CANCELLED}
+
+
+def test_a_broker_down_at_the_click_loses_nothing_and_the_periodic_resume_invites(
+    session, lead, alice, coordinator_a, django_capture_on_commit_callbacks, monkeypatch
+):
+    from workgroups import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Redis est injoignable")
+
+    monkeypatch.setattr(tasks.invite_session_group, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_invite_group(session=session, by=lead)  # the lead's click succeeds
+    assert SessionInvitation.objects.count() == 0
+    monkeypatch.undo()
+    Session.objects.filter(pk=session.pk).update(fan_out_requested_at=timezone.now() - timedelta(minutes=6))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sessions_fan_out_resume() == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([alice.email, coordinator_a.email])
+    session.refresh_from_db()
+    assert session.fanned_out_at is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sessions_fan_out_resume() == 0
+
+
+def test_the_fan_out_commits_by_chunks(session, lead, network_a, django_capture_on_commit_callbacks):
+    for n in range(5):
+        MembershipFactory(user=UserFactory(email=f"membre{n}@alpha.example"), network=network_a)
+    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert services.session_invitations_fan_out(session_id=session.pk, chunk=2) == 5
+    assert len(callbacks) == 3  # one delivery hand-off per committed chunk
+    assert len(mail.outbox) == 5

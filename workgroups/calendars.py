@@ -16,12 +16,12 @@ def organizer() -> ics.Person:
     return ics.Person(email=address, name=name or settings.PORTAL["name"])
 
 
-def session_event(session: Session, *, attendee=None, with_link: bool) -> ics.CalendarEvent:
+def session_event(session: Session, *, attendee=None, with_link: bool, agenda=None) -> ics.CalendarEvent:
     """The entry of a session. ``with_link`` only for invitees, leads and staff:
-    the online link goes nowhere else."""
+    the online link goes nowhere else. ``agenda``: its items, if already loaded."""
     page = absolute_url(reverse("workgroups:session_detail", args=[session.pk]))
     lines = [session.group.title]
-    agenda = list(session.agenda_items.all())
+    agenda = list(session.agenda_items.all()) if agenda is None else agenda
     if agenda:
         lines += ["", _("Ordre du jour :")] + [f"{n}. {item.title}" for n, item in enumerate(agenda, start=1)]
     location = session.place
@@ -45,9 +45,15 @@ def session_event(session: Session, *, attendee=None, with_link: bool) -> ics.Ca
 
 
 def session_invitation_ics(session: Session, *, attendee, method: str) -> bytes:
+    return session_invitation_ics_files(session, [attendee], method=method)[attendee.email]
+
+
+def session_invitation_ics_files(session: Session, attendees, *, method: str, agenda=None) -> dict[str, bytes]:
+    """Each attendee's calendar file, keyed by address, built once for all."""
     # A cancelling file removes the entry: it has no use for the link, which a withdrawn person must not get.
-    with_link = method != ics.CANCEL
-    return ics.calendar_bytes([session_event(session, attendee=attendee, with_link=with_link)], method=method)
+    event = session_event(session, with_link=method != ics.CANCEL, agenda=agenda)
+    people = [ics.Person(email=user.email, name=user.get_full_name()) for user in attendees]
+    return ics.calendar_bytes_per_attendee(event, people, method=method)
 
 
 def sessions_ics(sessions_with_link, *, name: str) -> bytes:

@@ -208,6 +208,9 @@ class Session(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     reminder_offsets = models.JSONField(_("rappels (minutes avant le début)"), default=list, blank=True, editable=False)
     invitations_sent_at = models.DateTimeField(_("invitations envoyées le"), null=True, blank=True, editable=False)
+    # The group's invitation: asked for (each click), and finished by the task.
+    fan_out_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    fanned_out_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(_("annulée le"), null=True, blank=True, editable=False)
     cancellation_reason = models.CharField(_("motif d'annulation"), max_length=500, blank=True)
     held_at = models.DateTimeField(_("marquée tenue le"), null=True, blank=True, editable=False)

@@ -10,9 +10,9 @@ cancellation once, a reminder once per reminder row.
 from django.urls import reverse
 
 from concertation.lib import ics
-from concertation.lib.emails import absolute_url
-from outbox.services import Attachment, Email, emails_queue
-from workgroups.calendars import session_invitation_ics
+from concertation.lib.emails import absolute_url, render_fragment
+from outbox.services import Attachment, Email, emails_queue, once_keys_taken
+from workgroups.calendars import session_invitation_ics_files
 from workgroups.models import Session, SessionInvitation
 from workgroups.tokens import make_answer_token
 
@@ -33,29 +33,45 @@ def _answer_links(invitation: SessionInvitation) -> list[dict]:
 
 def _emails(template, *, session, invitations, method, cause, **context):
     """One e-mail per invitation; ``cause`` names it in the ``once_key``, as a
-    string or a function of the invitation."""
-    agenda = list(session.agenda_items.select_related("measure"))
-    page = absolute_url(reverse("workgroups:session_detail", args=[session.pk]))
+    string or a function of the invitation. What all the e-mails share (the
+    session's facts, its calendar entry) is built once; e-mails whose cause was
+    already queued are not built at all."""
+    keyed = []
     for invitation in invitations:
         why = cause(invitation) if callable(cause) else cause
+        keyed.append((f"session:{session.pk}:{why}:{invitation.pk}", invitation))
+    taken = once_keys_taken(key for key, _invitation in keyed)
+    keyed = [(key, invitation) for key, invitation in keyed if key not in taken]
+    if not keyed:
+        return
+    agenda = list(session.agenda_items.select_related("measure"))
+    page = absolute_url(reverse("workgroups:session_detail", args=[session.pk]))
+    files = session_invitation_ics_files(
+        session, [invitation.user for _key, invitation in keyed], method=method, agenda=agenda
+    )
+    shared = {"session": session, "group": session.group, "agenda": agenda}
+    facts = {
+        "facts_text": render_fragment("emails/includes/session_facts.txt", shared),
+        "facts_html": render_fragment("emails/includes/session_facts.html", shared),
+    }
+    for key, invitation in keyed:
         yield Email(
             to=invitation.user.email,
             template=template,
             about=invitation,
-            once_key=f"session:{session.pk}:{why}:{invitation.pk}",
+            once_key=key,
             attachments=(
                 Attachment(
                     filename="invitation.ics" if method == ics.REQUEST else "annulation.ics",
                     mimetype=ics.content_type(method),
-                    content=session_invitation_ics(session, attendee=invitation.user, method=method),
+                    content=files[invitation.user.email],
                 ),
             ),
             context={
-                "session": session,
-                "group": session.group,
+                **shared,
+                **facts,
                 "person": invitation.user,
                 "invitation": invitation,
-                "agenda": agenda,
                 "link": page,
                 "answer_links": _answer_links(invitation) if method == ics.REQUEST else [],
                 **context,

@@ -6,6 +6,8 @@ whole group is fanned out by a Celery task queued on commit, so the lead's
 request returns at once whatever the group's size.
 """
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,9 +34,13 @@ from workgroups.models import (
     new_answer_key,
 )
 
+logger = logging.getLogger(__name__)
+
 # What a calendar must hear about: a change to one of these sends an update.
 CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "format", "place", "online_url")
 EDITABLE_FIELDS = (*CALENDAR_FIELDS, "reminder_offsets")
+# People invited per transaction of a group's fan-out.
+FAN_OUT_CHUNK = 200
 # Invitation e-mails one person may receive for one session within an hour.
 REINVITES_PER_HOUR = 3
 # Reminders: from half an hour to 90 days before the start, five at most.
@@ -312,13 +318,37 @@ def session_invite_group(*, session: Session, by: User) -> Session:
     session = Session.objects.select_for_update().get(pk=session.pk)
     _require(by, "workgroups.edit_scheduled_session", session)
     _check_invitable(session)
-    if session.invitations_sent_at is None:
-        session.invitations_sent_at = timezone.now()
-        session.save(update_fields=["invitations_sent_at", "updated_at"])
+    now = timezone.now()
+    session.invitations_sent_at = session.invitations_sent_at or now
+    session.fan_out_requested_at, session.fanned_out_at = now, None
+    session.save(update_fields=["invitations_sent_at", "fan_out_requested_at", "fanned_out_at", "updated_at"])
+    transaction.on_commit(lambda: _publish_fan_out(session.pk))
+    return session
+
+
+def _publish_fan_out(session_id: int) -> None:
+    """A broker that is down is not the lead's problem: the request succeeds,
+    and the periodic resume (``sessions_fan_out_resume``) queues it later."""
     from workgroups.tasks import invite_session_group
 
-    invite_session_group.delay_on_commit(session.pk)
-    return session
+    try:
+        invite_session_group.delay(session_id)
+    except Exception as exc:  # noqa: BLE001 - broker unreachable: resumed by beat
+        logger.warning("sessions: fan-out of session %s left for the periodic resume: %s", session_id, exc)
+
+
+def sessions_fan_out_resume(*, grace_minutes: int = 5) -> int:
+    """Periodic: queue again the group invitations requested more than
+    ``grace_minutes`` ago and not finished (broker down, worker killed)."""
+    late = timezone.now() - timedelta(minutes=grace_minutes)
+    pending = list(
+        Session.objects.scheduled()
+        .filter(fanned_out_at__isnull=True, fan_out_requested_at__lte=late, starts_at__gt=timezone.now())
+        .values_list("pk", flat=True)
+    )
+    for session_id in pending:
+        _publish_fan_out(session_id)
+    return len(pending)
 
 
 def group_invitees(group: WorkingGroup) -> dict[int, tuple[User, Network | None, str]]:
@@ -397,26 +427,48 @@ def _network_of(user: User) -> Network | None:
     return membership.network if membership else None
 
 
-@transaction.atomic
-def session_invitations_fan_out(*, session_id: int) -> int:
-    """The task's work: one invitation per person of the group, and its e-mail.
-    Safe to run twice: rows and e-mails already there are left alone.
-    Returns how many e-mails were queued."""
-    session = Session.objects.select_for_update().select_related("group").filter(pk=session_id).first()
-    if session is None or session.status != Session.Status.SCHEDULED or session.has_started:
+def session_invitations_fan_out(*, session_id: int, chunk: int = FAN_OUT_CHUNK) -> int:
+    """The task's work: one invitation per person of the group, and its e-mail,
+    by chunks that commit one after the other, so the first e-mails leave while
+    the next are written and the lead's edits never wait long for the session.
+    Rows and e-mails of a chunk commit together: a session change meanwhile
+    reaches exactly those already invited. Safe to run twice: people already
+    invited are left alone. Returns how many e-mails were queued."""
+    started = time.monotonic()
+    session = Session.objects.select_related("group").filter(pk=session_id).first()
+    if session is None:
         return 0
     invitees = group_invitees(session.group)
-    existing = set(SessionInvitation.objects.filter(session=session).values_list("user_id", flat=True))
-    SessionInvitation.objects.bulk_create(
-        [
-            SessionInvitation(session=session, user=user, network=network, source=source)
-            for user_pk, (user, network, source) in invitees.items()
-            if user_pk not in existing
-        ],
-        ignore_conflicts=True,
-    )
-    invitations = _current_invitations(session)
-    return notifications.session_invitation_emails_queue(session=session, invitations=invitations)
+    queued = 0
+    while True:
+        with transaction.atomic():
+            session = Session.objects.select_for_update().select_related("group").filter(pk=session_id).first()
+            if session is None or session.status != Session.Status.SCHEDULED or session.has_started:
+                return queued
+            existing = set(SessionInvitation.objects.filter(session=session).values_list("user_id", flat=True))
+            todo = [pk for pk in invitees if pk not in existing][:chunk]
+            if not todo:
+                session.fanned_out_at = timezone.now()
+                session.save(update_fields=["fanned_out_at"])
+                logger.info(
+                    "sessions: session %s invited %d people in %.1f s", session_id, queued, time.monotonic() - started
+                )
+                return queued
+            SessionInvitation.objects.bulk_create(
+                [
+                    SessionInvitation(
+                        session=session, user=invitees[pk][0], network=invitees[pk][1], source=invitees[pk][2]
+                    )
+                    for pk in todo
+                ],
+                ignore_conflicts=True,
+            )
+            invitations = list(
+                SessionInvitation.objects.standing()
+                .filter(session=session, user_id__in=todo)
+                .select_related("user", "network", "session__group")
+            )
+            queued += notifications.session_invitation_emails_queue(session=session, invitations=invitations)
 
 
 @transaction.atomic

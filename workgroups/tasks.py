@@ -17,3 +17,11 @@ def send_session_reminders() -> int:
     from workgroups.services import reminders_send_due
 
     return reminders_send_due()
+
+
+@shared_task
+def resume_session_fan_outs() -> int:
+    """Periodic: group invitations whose task never ran (broker down) or never finished."""
+    from workgroups.services import sessions_fan_out_resume
+
+    return sessions_fan_out_resume()

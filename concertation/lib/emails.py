@@ -27,3 +27,10 @@ def render_templated_email(template: str, context: dict) -> RenderedEmail:
         text = render_to_string(f"emails/{template}/body.txt", context)
         html = render_to_string(f"emails/{template}/body.html", context)
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def render_fragment(template: str, context: dict) -> str:
+    """A piece shared by many e-mails of one cause (a session's facts), rendered
+    once in French and handed to each e-mail's context."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string(template, {"PORTAL": settings.PORTAL, **context})

@@ -7,7 +7,7 @@ daylight-saving change.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import icalendar
@@ -96,6 +96,20 @@ def calendar_bytes(events: Iterable[CalendarEvent], *, method: str | None = None
         last = max(item.end for item in events).astimezone(tz).date() + timedelta(days=366)
         calendar.add_missing_timezones(first_date=max(first, date(1970, 1, 1)), last_date=last)
     return calendar.to_ical()
+
+
+def calendar_bytes_per_attendee(item: CalendarEvent, attendees, *, method: str) -> dict[str, bytes]:
+    """The same event for each attendee, naming only them (a fan-out of a
+    thousand invitations builds the calendar and its time zone once)."""
+    shared = calendar_bytes([replace(item, attendees=())], method=method)
+    head, _sep, tail = shared.rpartition(b"END:VEVENT\r\n")
+    files = {}
+    for person in attendees:
+        line = icalendar.Event()
+        line.add("attendee", _address(person, attendee=True))
+        attendee_line = line.to_ical().removeprefix(b"BEGIN:VEVENT\r\n").removesuffix(b"END:VEVENT\r\n")
+        files[person.email] = head + attendee_line + b"END:VEVENT\r\n" + tail
+    return files
 
 
 def content_type(method: str | None) -> str:

@@ -3,7 +3,6 @@ cancellation and attendance. Staff may do the same; other people only read
 the session page. Every write goes through ``workgroups.services``."""
 
 from collections import Counter
-from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -31,8 +30,6 @@ from workgroups.forms import (
 from workgroups.models import Session, SessionInvitation
 
 INVITATIONS_PER_PAGE = 50
-# How long after the group's invitation the missing rows count as "being sent".
-FAN_OUT_GRACE = timedelta(minutes=10)
 
 
 def _candidates(request, session):
@@ -203,7 +200,8 @@ def _fan_out_progress(session) -> dict | None:
         "expected": len(expected),
         "done": len(expected) - missing,
         "missing": missing,
-        "running": session.invitations_sent_at >= timezone.now() - FAN_OUT_GRACE,
+        # Asked for and not finished: the task is at work (or will be resumed by beat).
+        "running": session.fan_out_requested_at is not None and session.fanned_out_at is None,
     }
 
 

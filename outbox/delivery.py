@@ -212,6 +212,17 @@ def deliver(*, message_ids: list[int] | None = None, limit: int | None = None) -
     return report
 
 
+def expire_too_late(*, now=None) -> int:
+    """Cancel the unsent messages whose moment has passed (``not_after``)."""
+    now = now or timezone.now()
+    expired = OutboxMessage.objects.too_late(now).update(
+        status=Status.CANCELLED, lease_expires_at=None, last_error="Trop tard : le moment de ce courriel est passé."
+    )
+    if expired:
+        logger.info("outbox: %d message(s) cancelled, too late to be useful", expired)
+    return expired
+
+
 def sweep(*, now=None) -> list[int]:
     """Ids of every message overdue: queued ones whose time came a while ago
     (their task was lost with the broker, or none was queued: retries) and

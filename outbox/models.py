@@ -31,6 +31,15 @@ class OutboxQuerySet(models.QuerySet):
         return self.filter(
             Q(status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now)
             | Q(status=OutboxMessage.Status.SENDING, lease_expires_at__lte=now)
+        ).exclude(not_after__lte=now)
+
+    def too_late(self, now=None):
+        """Unsent messages whose moment has passed."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.FAILED])
+            | Q(status=OutboxMessage.Status.SENDING, lease_expires_at__lte=now),
+            not_after__lte=now,
         )
 
     def unsent(self):
@@ -71,6 +80,9 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(_("dernière erreur"), blank=True)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     next_attempt_at = models.DateTimeField(_("prochaine tentative"), default=timezone.now)
+    # An e-mail that has lost its point after this moment (a reminder of a
+    # session that has started) is cancelled rather than sent late.
+    not_after = models.DateTimeField(_("inutile après"), null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Drawn by each claim: a worker whose lease ran out no longer writes to rows another worker took.
     claim = models.UUIDField(null=True, blank=True, editable=False)

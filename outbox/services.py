@@ -9,6 +9,7 @@ import base64
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -41,7 +42,8 @@ class Email:
 
     ``once_key`` names the cause of an e-mail that must leave only once (the
     opening of a round for a person...): a second e-mail with the same key is
-    not queued. ``about`` is the object the e-mail is about.
+    not queued. ``about`` is the object the e-mail is about. ``not_after``: the
+    moment after which it is cancelled rather than sent late.
     """
 
     to: str
@@ -49,6 +51,7 @@ class Email:
     context: dict
     about: models.Model | None = None
     once_key: str | None = None
+    not_after: datetime | None = None
     attachments: tuple[Attachment, ...] = field(default=())
 
 
@@ -124,17 +127,22 @@ def _row_for(email: Email) -> OutboxMessage:
         about_type=ContentType.objects.get_for_model(email.about) if email.about is not None else None,
         about_id=email.about.pk if email.about is not None else None,
         once_key=email.once_key,
+        not_after=email.not_after,
     )
 
 
 @transaction.atomic
 def emails_cancel_unsent(*, about, kind: str | None = None) -> int:
-    """Cancel the e-mails about an object that have not left yet (an invitation
-    renewed or revoked: its earlier link no longer works), failed ones included,
-    so that nobody sends them again from the admin."""
-    pending = OutboxMessage.objects.about(about).filter(
-        status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.FAILED]
-    )
+    """Cancel the e-mails about an object (or a queryset of objects) that have
+    not left yet (an invitation renewed or revoked: its earlier link no longer
+    works), failed ones included, so that nobody sends them again from the admin."""
+    if isinstance(about, models.QuerySet):
+        mine = OutboxMessage.objects.filter(
+            about_type=ContentType.objects.get_for_model(about.model), about_id__in=about.values("pk")
+        )
+    else:
+        mine = OutboxMessage.objects.about(about)
+    pending = mine.filter(status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.FAILED])
     if kind:
         pending = pending.filter(kind=kind)
     return pending.update(status=OutboxMessage.Status.CANCELLED, lease_expires_at=None)

@@ -15,11 +15,12 @@ def send_outbox_batch(message_ids: list[int]) -> int:
 def sweep_outbox() -> int:
     """Periodic: queue every message that is due (retries, and what a stopped
     worker or broker left behind). Returns how many messages were queued."""
-    from outbox.delivery import sweep
+    from outbox.delivery import expire_too_late, sweep
     from outbox.models import SweepRun
     from outbox.services import dispatch
 
     SweepRun.record("outbox")
+    expire_too_late()
     due = sweep()
     dispatch(due)
     return len(due)

@@ -320,3 +320,26 @@ def test_the_fan_out_commits_by_chunks(session, lead, network_a, django_capture_
         assert services.session_invitations_fan_out(session_id=session.pk, chunk=2) == 5
     assert len(callbacks) == 3  # one delivery hand-off per committed chunk
     assert len(mail.outbox) == 5
+
+
+def test_reminders_due_together_send_only_the_nearest(session, lead, alice, django_capture_on_commit_callbacks):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    # Beat was down for a week: both reminders are due at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reminders_send_due(now=session.starts_at - timedelta(hours=2))
+    assert len(mail.outbox) == 1
+    assert SessionReminder.objects.filter(session=session, skipped_at__isnull=False).count() == 1
+
+
+def test_session_e_mails_still_waiting_at_the_start_are_cancelled_not_sent_late(session, lead, alice):
+    from outbox.delivery import expire_too_late
+
+    services.session_invite_person(session=session, by=lead, user=alice)
+    [message] = OutboxMessage.objects.all()
+    assert message.not_after == session.starts_at
+    assert OutboxMessage.objects.due(session.starts_at - timedelta(minutes=1)).count() == 1
+    assert OutboxMessage.objects.due(session.starts_at + timedelta(minutes=1)).count() == 0
+    assert expire_too_late(now=session.starts_at + timedelta(minutes=1)) == 1
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.CANCELLED

@@ -4,7 +4,9 @@ Called by services inside their transaction. Each e-mail carries a
 ``once_key`` naming its cause, so a task or a click run twice sends nothing
 twice: the invitation once per invitation key (a person withdrawn then
 invited again gets a new one), an update once per calendar sequence, the
-cancellation once, a reminder once per reminder row.
+cancellation once, a reminder once per reminder row. Invitations, updates
+and reminders still waiting when the session starts are cancelled, never
+sent late (``not_after``).
 """
 
 from django.urls import reverse
@@ -31,7 +33,7 @@ def _answer_links(invitation: SessionInvitation) -> list[dict]:
     ]
 
 
-def _emails(template, *, session, invitations, method, cause, **context):
+def _emails(template, *, session, invitations, method, cause, not_after=None, **context):
     """One e-mail per invitation; ``cause`` names it in the ``once_key``, as a
     string or a function of the invitation. What all the e-mails share (the
     session's facts, its calendar entry) is built once; e-mails whose cause was
@@ -60,6 +62,7 @@ def _emails(template, *, session, invitations, method, cause, **context):
             template=template,
             about=invitation,
             once_key=key,
+            not_after=not_after,
             attachments=(
                 Attachment(
                     filename="invitation.ics" if method == ics.REQUEST else "annulation.ics",
@@ -89,6 +92,7 @@ def session_invitation_emails_queue(*, session: Session, invitations) -> int:
                 invitations=invitations,
                 method=ics.REQUEST,
                 cause=lambda invitation: f"invitation:{invitation.key[:12]}",
+                not_after=session.starts_at,
             )
         )
     )
@@ -103,6 +107,7 @@ def session_update_emails_queue(*, session: Session, invitations, changes) -> in
                 invitations=invitations,
                 method=ics.REQUEST,
                 cause=f"update:{session.sequence}",
+                not_after=session.starts_at,
                 changes=changes,
             )
         )
@@ -120,7 +125,14 @@ def session_cancellation_emails_queue(*, session: Session, invitations) -> int:
 def session_reminder_emails_queue(*, session: Session, invitations, cause: str) -> int:
     return len(
         emails_queue(
-            _emails("session_reminder", session=session, invitations=invitations, method=ics.REQUEST, cause=cause)
+            _emails(
+                "session_reminder",
+                session=session,
+                invitations=invitations,
+                method=ics.REQUEST,
+                cause=cause,
+                not_after=session.starts_at,
+            )
         )
     )
 

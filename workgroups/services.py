@@ -199,8 +199,7 @@ def session_cancel(*, session: Session, by: User, reason: str = "") -> Session:
         skipped_at=timezone.now()
     )
     invitations = _current_invitations(session)
-    for invitation in invitations:
-        emails_cancel_unsent(about=invitation)
+    emails_cancel_unsent(about=SessionInvitation.objects.filter(session=session))
     if session.invitations_sent_at:
         notifications.session_cancellation_emails_queue(session=session, invitations=invitations)
     return session
@@ -263,30 +262,48 @@ def reminders_sync(*, session: Session) -> None:
 
 def reminders_send_due(*, now=None, limit: int = 200) -> int:
     """Periodic: send the reminders whose time has come, to invitees who have
-    not declined. A reminder is skipped when its session was cancelled, has
-    started, or was not yet announced at its due time. Returns the e-mails queued."""
+    not declined, one session per transaction. A reminder is skipped when its
+    session was cancelled, has started, or was not yet announced at its due
+    time; when several of a session's reminders are due together (the session
+    was moved closer, or beat was down), only the nearest leaves. Returns the
+    e-mails queued."""
     now = now or timezone.now()
     queued = 0
-    with transaction.atomic():
-        due = list(
-            SessionReminder.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(sent_at__isnull=True, skipped_at__isnull=True, due_at__lte=now)
-            .select_related("session__group")
-            .order_by("due_at")[:limit]
-        )
-        for reminder in due:
+    for _round in range(limit):
+        with transaction.atomic():
+            reminder = (
+                SessionReminder.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(sent_at__isnull=True, skipped_at__isnull=True, due_at__lte=now)
+                .select_related("session__group")
+                .order_by("due_at")
+                .first()
+            )
+            if reminder is None:
+                return queued
             session = reminder.session
-            announced_in_time = session.invitations_sent_at and session.invitations_sent_at <= reminder.due_at
+            due_together = list(
+                SessionReminder.objects.select_for_update(skip_locked=True)
+                .filter(session=session, sent_at__isnull=True, skipped_at__isnull=True, due_at__lte=now)
+                .order_by("offset_minutes")
+            )
+            nearest, superseded = due_together[0], due_together[1:]
+            for row in superseded:
+                row.skipped_at = now
+                row.save(update_fields=["skipped_at"])
+            announced_in_time = session.invitations_sent_at and session.invitations_sent_at <= nearest.due_at
             if session.status != Session.Status.SCHEDULED or session.starts_at <= now or not announced_in_time:
-                reminder.skipped_at = now
-                reminder.save(update_fields=["skipped_at"])
+                nearest.skipped_at = now
+                nearest.save(update_fields=["skipped_at"])
+                logger.info("sessions: reminder %s of session %s skipped", nearest.pk, session.pk)
                 continue
             invitations = [i for i in _current_invitations(session) if i.answer != SessionInvitation.Answer.DECLINED]
-            queued += notifications.session_reminder_emails_queue(
-                session=session, invitations=invitations, cause=f"reminder:{reminder.pk}"
+            sent = notifications.session_reminder_emails_queue(
+                session=session, invitations=invitations, cause=f"reminder:{nearest.pk}"
             )
-            reminder.sent_at = now
-            reminder.save(update_fields=["sent_at"])
+            nearest.sent_at = now
+            nearest.save(update_fields=["sent_at"])
+            logger.info("sessions: reminder %s of session %s sent to %d people", nearest.pk, session.pk, sent)
+            queued += sent
     return queued
 
 

@@ -157,6 +157,13 @@ class SessionQuerySet(models.QuerySet):
             .distinct()
         )
 
+    def announced_to(self, user):
+        """What a person may see of sessions: a session whose invitations have not
+        left yet is the lead's draft, seen only by the group's leads and staff."""
+        if user.is_staff:
+            return self
+        return self.filter(Q(invitations_sent_at__isnull=False) | Q(group__leads=user)).distinct()
+
     def with_answer_counts(self):
         current = Q(invitations__withdrawn_at__isnull=True, invitations__source__in=SessionInvitation.INVITED_SOURCES)
         return self.annotate(

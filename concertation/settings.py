@@ -408,6 +408,11 @@ if PRODUCTION and not LOCAL_TRIAL:
             ("DEFAULT_FROM_EMAIL", DEFAULT_FROM_EMAIL, _address_problem(DEFAULT_FROM_EMAIL)),
             ("CONTACT_EMAIL", PORTAL["contact_email"], _address_problem(PORTAL["contact_email"])),
             ("DPO_EMAIL", PORTAL["dpo_email"], _address_problem(PORTAL["dpo_email"])),
+            (
+                "SESSION_ORGANIZER_EMAIL",
+                SESSION_ORGANIZER_EMAIL,
+                _address_problem(SESSION_ORGANIZER_EMAIL) if SESSION_ORGANIZER_EMAIL else None,
+            ),
             # Mailpit accepts everything and delivers nothing: the outbox would call every e-mail sent.
             ("EMAIL_HOST", EMAIL_HOST, "is a trial mail catcher, not a relay" if EMAIL_HOST in {"mailpit"} else None),
         ]

@@ -111,7 +111,7 @@ def test_it_reports_the_outbox_backlog_and_beats_last_run(client, workers):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200, response.json()
     checks = response.json()["checks"]
-    assert list(checks) == ["database", "redis", "cache", "celery", "outbox", "beat"]
+    assert list(checks) == ["database", "redis", "cache", "celery", "outbox", "sessions", "beat"]
     assert checks["outbox"]["unsent"] == 2
     assert 7200 <= checks["outbox"]["oldest_unsent_seconds"] < 7260
     assert checks["outbox"]["failed"] == 1
@@ -153,3 +153,18 @@ def test_it_sees_a_running_worker_on_the_portals_queue(client, real_worker, sett
     response = client.get(reverse("healthz"))
     assert response.status_code == 200, response.json()
     assert response.json()["checks"]["celery"] == f"ok (1 worker(s) on {settings.CELERY_TASK_DEFAULT_QUEUE})"
+
+
+def test_it_reports_group_invitations_and_reminders_left_behind(client, session):
+    from workgroups.models import Session, SessionReminder
+
+    long_ago = timezone.now() - timedelta(minutes=20)
+    assert client.get(reverse("healthz") + "?checks=sessions").json()["checks"]["sessions"] == {
+        "fan_outs_late": 0,
+        "reminders_late": 0,
+    }
+    Session.objects.filter(pk=session.pk).update(fan_out_requested_at=long_ago)
+    SessionReminder.objects.filter(session=session).update(due_at=long_ago)
+    response = client.get(reverse("healthz") + "?checks=sessions")
+    assert response.status_code == 200  # information, not a failure: the work resumes by itself
+    assert response.json()["checks"]["sessions"] == {"fan_outs_late": 1, "reminders_late": 2}

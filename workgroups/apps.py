@@ -9,6 +9,7 @@ class WorkgroupsConfig(AppConfig):
     def ready(self):
         from concertation.lib.dashboard import register_panel
         from workgroups.dashboard import measure_sessions_panel, my_sessions_panel
+        from workgroups.health import register_checks
 
         register_panel(
             name="workgroups", template="workgroups/dashboard_panel.html", order=4, get_context=my_sessions_panel
@@ -21,3 +22,4 @@ class WorkgroupsConfig(AppConfig):
             order=10,
             get_context=measure_sessions_panel,
         )
+        register_checks()

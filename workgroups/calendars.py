@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from concertation.lib import ics
 from concertation.lib.emails import absolute_url
-from workgroups.models import Session
+from workgroups.models import Session, SessionInvitation
 
 
 def organizer() -> ics.Person:
@@ -44,15 +44,23 @@ def session_event(session: Session, *, attendee=None, with_link: bool, agenda=No
     )
 
 
-def session_invitation_ics(session: Session, *, attendee, method: str) -> bytes:
-    return session_invitation_ics_files(session, [attendee], method=method)[attendee.email]
+PARTSTAT = {
+    SessionInvitation.Answer.PENDING: "NEEDS-ACTION",
+    SessionInvitation.Answer.ACCEPTED: "ACCEPTED",
+    SessionInvitation.Answer.TENTATIVE: "TENTATIVE",
+    SessionInvitation.Answer.DECLINED: "DECLINED",
+}
 
 
-def session_invitation_ics_files(session: Session, attendees, *, method: str, agenda=None) -> dict[str, bytes]:
-    """Each attendee's calendar file, keyed by address, built once for all."""
+def session_invitation_ics_files(session: Session, invitations, *, method: str, agenda=None) -> dict[str, bytes]:
+    """Each invitee's calendar file, keyed by address, built once for all. The
+    file carries the answer already given in the portal, so an update or a
+    reminder does not reset it in the person's calendar."""
     # A cancelling file removes the entry: it has no use for the link, which a withdrawn person must not get.
     event = session_event(session, with_link=method != ics.CANCEL, agenda=agenda)
-    people = [ics.Person(email=user.email, name=user.get_full_name()) for user in attendees]
+    people = [
+        ics.Person(email=i.user.email, name=i.user.get_full_name(), partstat=PARTSTAT[i.answer]) for i in invitations
+    ]
     return ics.calendar_bytes_per_attendee(event, people, method=method)
 
 

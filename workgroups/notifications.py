@@ -49,7 +49,7 @@ def _emails(template, *, session, invitations, method, cause, not_after=None, **
     agenda = list(session.agenda_items.select_related("measure"))
     page = absolute_url(reverse("workgroups:session_detail", args=[session.pk]))
     files = session_invitation_ics_files(
-        session, [invitation.user for _key, invitation in keyed], method=method, agenda=agenda
+        session, [invitation for _key, invitation in keyed], method=method, agenda=agenda
     )
     shared = {"session": session, "group": session.group, "agenda": agenda}
     facts = {

@@ -24,6 +24,8 @@ PUBLISH = "PUBLISH"
 class Person:
     email: str
     name: str = ""
+    # An attendee's answer as calendars know it: NEEDS-ACTION, ACCEPTED, TENTATIVE, DECLINED.
+    partstat: str = "NEEDS-ACTION"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def _address(person: Person, *, attendee: bool) -> icalendar.vCalAddress:
         address.params["CN"] = person.name
     if attendee:
         address.params["ROLE"] = "REQ-PARTICIPANT"
-        address.params["PARTSTAT"] = "NEEDS-ACTION"
+        address.params["PARTSTAT"] = person.partstat
         address.params["RSVP"] = "FALSE"
     return address
 

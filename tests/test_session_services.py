@@ -343,3 +343,13 @@ def test_session_e_mails_still_waiting_at_the_start_are_cancelled_not_sent_late(
     assert expire_too_late(now=session.starts_at + timedelta(minutes=1)) == 1
     message.refresh_from_db()
     assert message.status == OutboxMessage.Status.CANCELLED
+
+
+def test_an_update_keeps_the_answer_given_in_the_calendar(session, lead, alice, django_capture_on_commit_callbacks):
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    services.invitation_answer(invitation=SessionInvitation.objects.get(session=session, user=alice), answer="accepted")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_update(session=session, by=lead, place="Salle du conseil")
+    [message] = [m for m in mail.outbox if m.to == [alice.email]]
+    assert _ics_of(message).events[0]["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"

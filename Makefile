@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-outbox lint format messages system-deps clean
+.PHONY: run test bench bench-outbox bench-sessions lint format messages system-deps clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 est requis ($(PYTHON) introuvable)."; exit 1; }
@@ -49,6 +49,10 @@ bench: $(STAMP) messages
 # 1,000 e-mails through the outbox and a real worker, against Django's bare send_mass_mail.
 bench-outbox: $(STAMP) messages
 	$(BIN)/python bench/outbox_fanout.py $(BENCH_ARGS)
+
+# Inviting a session of 1,000 people through a real worker, against Django's bare send of the same e-mails.
+bench-sessions: $(STAMP) messages
+	$(BIN)/python bench/session_invitations.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,7 +27,10 @@ case "$role" in
       --no-control-socket
     ;;
   worker)
-    exec celery -A concertation worker -l info -Q "${CELERY_TASK_DEFAULT_QUEUE:-concertation}"
+    # One process more than cores: a group's invitation (writing e-mails) then
+    # never takes the last process that delivers them.
+    exec celery -A concertation worker -l info -Q "${CELERY_TASK_DEFAULT_QUEUE:-concertation}" \
+      --concurrency "${CELERY_WORKER_CONCURRENCY:-$(( $(nproc) + 1 ))}"
     ;;
   beat)
     # The schedule (when each periodic task last ran) lives on the beat-data

@@ -140,7 +140,7 @@ def start_worker(smtp_server, **extra_env) -> subprocess.Popen:
             "-m",
             "celery",
             "-A",
-            "concertation",
+            "tests.worker_app",
             "worker",
             "--pool=solo",
             "--loglevel=WARNING",

@@ -223,6 +223,7 @@ def test_the_page_gives_the_secret_address_and_explains_it(client, alice):
     assert f'value="http://testserver/agenda/{feed.token}.ics"' in page
     for words in ("Outlook", "Google", "Thunderbird", "toute personne qui la connaît voit vos séances"):
         assert words in page
+    assert "des trois derniers mois et à venir" in page
     assert "no-store" in response["Cache-Control"]
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from networks.models import Membership
 from tests.factories import MembershipFactory, NetworkFactory, SessionFactory, UserFactory, WorkingGroupFactory
@@ -30,6 +31,7 @@ def _past_session(group, *, days_ago=7, status=Session.Status.SCHEDULED, title=N
         starts_at=starts,
         ends_at=starts + timedelta(hours=2),
         status=status,
+        invitations_sent_at=starts - timedelta(days=7),
         **({"title": title} if title else {}),
     )
 
@@ -102,6 +104,7 @@ def test_the_list_runs_a_fixed_number_of_queries(client, alice, group, django_as
 
 
 def test_a_member_sees_the_group_its_people_measures_and_sessions(client, alice, group, session, measure, lead):
+    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now())
     past = _past_session(group, status=Session.Status.HELD, title="Séance de lancement")
     body = _page(client, alice, reverse("workgroups:group_detail", args=[group.pk])).content.decode()
     assert group.title in body and lead.public_name in body and "Réseau Alpha" in body
@@ -121,7 +124,7 @@ def test_a_lead_gets_the_button_and_the_answer_counts(client, lead, group, sessi
     SessionInvitation.objects.create(session=session, user=bob, source="added")
     body = _page(client, lead, reverse("workgroups:group_detail", args=[group.pk])).content.decode()
     assert reverse("workgroups:session_create", args=[group.pk]) in body
-    assert "2 invitées : 1 oui, 0 peut-être, 0 non, 1 sans réponse" in body
+    assert "2 personnes invitées : 1 oui, 0 peut-être, 0 non, 1 sans réponse" in body
 
 
 def test_a_plain_agent_may_schedule_a_session_too(client, staff, group):
@@ -137,7 +140,9 @@ def test_another_groups_lead_gets_no_button(client, other_group, group):
 
 
 def test_a_cancelled_session_is_marked(client, alice, group):
-    SessionFactory(group=group, title="Séance annulée", status=Session.Status.CANCELLED)
+    SessionFactory(
+        group=group, title="Séance annulée", status=Session.Status.CANCELLED, invitations_sent_at=timezone.now()
+    )
     body = _page(client, alice, reverse("workgroups:group_detail", args=[group.pk])).content.decode()
     assert "Annulée" in body
 
@@ -257,14 +262,21 @@ def test_staff_see_which_networks_come_and_which_never_do(client, staff, held_se
     response = _page(client, staff, reverse("workgroups:attendance_by_network"))
     assert response.status_code == 200
     body = response.content.decode()
-    never = body.split('id="never-came"')[1].split("</ul>")[0]
-    assert "Réseau Bêta — invité à 1 séance" in never
-    assert "Réseau Gamma — jamais invité" in never
-    assert "Réseau Alpha" not in never
+    # Invited and never came, and never invited: two lists, two different problems.
+    invited = body.split('id="invited-never-came"')[1].split("</ul>")[0]
+    assert "Réseau Bêta</span> — invité à 1 séance" in invited
+    assert "Réseau Gamma" not in invited and "Réseau Alpha" not in invited
+    never_invited = body.split('id="never-invited"')[1].split("</ul>")[0]
+    assert "Réseau Gamma" in never_invited
+    assert "Réseau Bêta" not in never_invited and "Réseau Alpha" not in never_invited
     table = body.split('id="attendance-table"')[1]
     alpha = table.split("Réseau Alpha")[1].split("</tr>")[0]
-    assert "<td>2</td>" in alpha and "<td>1</td>" in alpha and "50 %" in alpha
+    assert "<td>1 / 2 (50 %)</td>" in alpha
     assert timezone.localtime(first.starts_at).strftime("%Y") in alpha
+    # Column dates with the French abbreviated month, in a table that scrolls rather than being cut.
+    local = timezone.localtime(first.starts_at)
+    assert date_format(local, "j N Y") in body.split('id="attendance-table"')[1].split("</thead>")[0]
+    assert 'class="fr-table__container"' in body
 
 
 def test_the_attendance_table_filters_by_group_and_period(client, staff, held_sessions, other_group):

@@ -73,7 +73,8 @@ def test_it_records_the_posted_answer_and_confirms(client, invited, alice):
     response = client.post(link, {"answer": "declined", "comment": "Je serai en déplacement"})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Réponse enregistrée" in page and "Ne participera pas" in page
+    assert "Réponse enregistrée" in page and "Je ne participerai pas" in page
+    assert "avec ce commentaire : « Je serai en déplacement »" in page
     assert f'href="{link}"' in page  # change it
     assert f'href="{link}?format=ics"' in page
     invitation = _invitation(invited, alice)
@@ -226,7 +227,7 @@ def test_an_invitee_answers_from_the_portal(client, invited, alice):
     client.force_login(alice)
     response = client.post(_answer_url(invited), {"answer": "tentative", "comment": "Sous réserve"})
     assert response.status_code == 302 and response.url == invited.get_absolute_url()
-    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Réponse enregistrée : Peut-être."]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Réponse enregistrée : Je ne sais pas encore."]
     invitation = _invitation(invited, alice)
     assert (invitation.answer, invitation.comment) == ("tentative", "Sous réserve")
 
@@ -304,7 +305,9 @@ def _paris(*args) -> datetime:
 
 
 def _past_session(group, title, start):
-    return SessionFactory(group=group, title=title, starts_at=start, ends_at=start + timedelta(hours=2))
+    return SessionFactory(
+        group=group, title=title, starts_at=start, ends_at=start + timedelta(hours=2), invitations_sent_at=start
+    )
 
 
 def _rows(page: str, titles) -> list[str]:
@@ -317,10 +320,12 @@ def test_the_list_shows_ones_sessions_upcoming_first_then_past_with_ones_answer(
 ):
     group = invited.group
     now = timezone.now()
-    later = SessionFactory(group=group, title="Séance lointaine", starts_at=now + timedelta(days=40))
+    later = SessionFactory(
+        group=group, title="Séance lointaine", starts_at=now + timedelta(days=40), invitations_sent_at=now
+    )
     long_ago = _past_session(group, "Séance ancienne", now - timedelta(days=60))
     recent = _past_session(group, "Séance récente", now - timedelta(days=5))
-    SessionFactory(group=other_group, title="Séance hors groupe")
+    SessionFactory(group=other_group, title="Séance hors groupe", invitations_sent_at=now)
     services.invitation_answer(invitation=_invitation(invited, alice), answer="accepted")
 
     client.force_login(alice)
@@ -329,7 +334,8 @@ def test_the_list_shows_ones_sessions_upcoming_first_then_past_with_ones_answer(
     page = response.content.decode()
     titles = [invited.title, later.title, recent.title, long_ago.title, "Séance hors groupe"]
     assert _rows(page, titles) == [invited.title, later.title, recent.title, long_ago.title]
-    assert "Participera" in page and "Non invité" in page
+    # The person's own answer, in the first person.
+    assert "Je participerai" in page and "Non invité" in page and "Participera" not in page
     assert "4 séances" in page
 
 
@@ -337,11 +343,19 @@ def test_the_list_filters_by_group_month_and_period(client, alice, group, networ
     plenary = WorkingGroupFactory(title="Plénière", is_plenary=True)
     now = timezone.now()
     march = SessionFactory(
-        group=group, title="Séance de mars", starts_at=_paris(2027, 3, 28, 10), ends_at=_paris(2027, 3, 28, 12)
+        group=group,
+        title="Séance de mars",
+        starts_at=_paris(2027, 3, 28, 10),
+        ends_at=_paris(2027, 3, 28, 12),
+        invitations_sent_at=now,
     )
     # Paris midnight on 1 April is still 31 March in UTC: the month is Paris's.
     april = SessionFactory(
-        group=plenary, title="Séance en avril", starts_at=_paris(2027, 4, 1, 0, 30), ends_at=_paris(2027, 4, 1, 2)
+        group=plenary,
+        title="Séance en avril",
+        starts_at=_paris(2027, 4, 1, 0, 30),
+        ends_at=_paris(2027, 4, 1, 2),
+        invitations_sent_at=now,
     )
     past = _past_session(group, "Séance passée", now - timedelta(days=3))
     titles = [march.title, april.title, past.title]
@@ -364,7 +378,7 @@ def test_the_list_filters_by_group_month_and_period(client, alice, group, networ
 
 
 def test_bad_filter_values_are_explained_never_a_database_error(client, alice, group, other_group):
-    SessionFactory(group=group, title="Séance du groupe")
+    SessionFactory(group=group, title="Séance du groupe", invitations_sent_at=timezone.now())
     client.force_login(alice)
     url = reverse("workgroups:session_list")
     for params in ({"group": other_group.pk}, {"group": "9" * 30}, {"month": "2027-13"}, {"period": "hier"}):
@@ -379,6 +393,7 @@ def test_the_list_has_an_empty_state_and_is_for_those_who_read_groups(client, al
     client.force_login(alice)
     page = client.get(reverse("workgroups:session_list")).content.decode()
     assert "Aucune séance pour l'instant" in page
+    assert "0 séance" not in page  # the empty state says it
     for person in (outsider, former_member):
         client.force_login(person)
         assert client.get(reverse("workgroups:session_list")).status_code == 403
@@ -428,3 +443,51 @@ def test_a_member_whose_membership_ended_loses_the_list(client, alice):
     assert client.get(reverse("workgroups:session_list")).status_code == 200
     Membership.objects.filter(user=alice).update(is_active=False)
     assert client.get(reverse("workgroups:session_list")).status_code == 403
+
+
+# --- Walk-through fixes -------------------------------------------------------------------------
+
+
+def test_an_answer_chosen_in_the_e_mail_is_said_to_be_not_yet_recorded(client, invited, alice):
+    link = _link(invited, alice)
+    page = client.get(link + "?reponse=declined").content.decode()
+    assert "Votre réponse n'est pas encore enregistrée : confirmez-la ci-dessous." in page
+    assert "Je ne participerai pas" in page
+    assert "pas encore enregistrée" not in client.get(link).content.decode()
+    # The session's card is as tall as its content (it ran over the footer).
+    assert "fr-card fr-card--no-arrow portal-card--auto" in page
+
+
+def test_the_current_answer_and_its_comment_read_without_double_punctuation(client, invited, alice):
+    services.invitation_answer(invitation=_invitation(invited, alice), answer="accepted", comment="Marc me remplace.")
+    page = client.get(_link(invited, alice)).content.decode()
+    assert "<strong>Je participerai</strong>, avec ce commentaire : « Marc me remplace. »</p>" in page
+    assert "» ." not in page and "».<" not in page
+
+
+def test_a_failed_answer_says_erreur_in_the_title(client, invited, alice):
+    page = client.post(_link(invited, alice), {"answer": ""}).content.decode()
+    assert "<title>Erreur : " in page and "js/error_focus.js" in page
+
+
+def test_closed_answer_pages_say_whom_to_turn_to(client, invited, alice, lead, settings):
+    services.session_cancel(session=invited, by=lead, reason="")
+    link = _link(invited, alice)
+    page = client.get(link).content.decode()
+    assert "écrivez à l&#x27;animation du groupe de travail." not in page
+    assert "Pour toute question, connectez-vous au portail" in page  # no reachable address is configured
+    settings.SESSION_ORGANIZER_EMAIL = "Animation <animation@anct.example>"
+    assert 'href="mailto:animation@anct.example"' in client.get(link).content.decode()
+    client.force_login(alice)
+    page = client.get(link).content.decode()
+    assert f'href="{invited.group.get_absolute_url()}"' in page
+
+
+def test_the_invitation_e_mail_names_the_network_in_one_sentence(invited, alice, lead):
+    from outbox.models import OutboxMessage
+
+    message = OutboxMessage.objects.filter(to_email=alice.email, kind__contains="invitation").latest("pk")
+    sentence = f"Vous êtes invité(e) à la séance « {invited.title} », au titre du réseau Réseau Alpha."
+    assert sentence in message.body_text
+    assert "(au titre du réseau" not in message.body_text
+    assert "au titre du réseau Réseau Alpha." in message.body_html

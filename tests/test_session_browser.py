@@ -125,7 +125,7 @@ def test_a_lead_schedules_and_invites_then_an_invitee_answers_from_the_email_lin
         invitee.get_by_role("button", name="Enregistrer ma réponse").click()
 
         expect(invitee.get_by_role("heading", name="Réponse enregistrée")).to_be_visible()
-        expect(invitee.get_by_role("status")).to_contain_text("Réponse pour Alice Alpha : Participera.")
+        expect(invitee.get_by_role("status")).to_contain_text("Réponse pour Alice Alpha : Je participerai")
         expect(invitee.get_by_role("status")).to_contain_text("J'arriverai vers 14 h 15.")
         assert_accessible(invitee)
     finally:

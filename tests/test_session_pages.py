@@ -1,6 +1,8 @@
 """A lead's pages for running sessions: schedule, agenda, invitations, cancellation, attendance."""
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -10,7 +12,7 @@ from django.utils import timezone
 
 from outbox.models import OutboxMessage
 from tests.factories import MeasureFactory, MembershipFactory, SessionFactory, UserFactory
-from workgroups.forms import parse_reminder_offsets
+from workgroups.forms import parse_reminder_offsets, resolve_measure
 from workgroups.models import AgendaItem, Session, SessionInvitation
 
 pytestmark = pytest.mark.django_db
@@ -216,7 +218,9 @@ def test_a_cancelled_session_cannot_be_edited(client, lead, session):
 
 
 def test_the_online_link_shows_only_to_invitees_leads_and_staff(client, lead, staff, alice, bob, group):
-    session = SessionFactory(group=group, format="hybrid", online_url="https://visio.example/secret")
+    session = SessionFactory(
+        group=group, format="hybrid", online_url="https://visio.example/secret", invitations_sent_at=timezone.now()
+    )
     url = _url("session_detail", session)
     for person in (alice, bob):
         client.force_login(person)
@@ -238,6 +242,7 @@ def test_the_online_link_shows_only_to_invitees_leads_and_staff(client, lead, st
 
 def test_the_session_page_shows_its_agenda_with_measures_and_actions_for_leads(client, lead, alice, session, measure):
     AgendaItem.objects.create(session=session, position=1, title="Bilan", measure=measure, duration_minutes=30)
+    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now())
     client.force_login(alice)
     content = client.get(_url("session_detail", session)).content.decode()
     assert reverse("measures:detail", args=[measure.pk]) in content
@@ -298,8 +303,10 @@ def test_agenda_items_move_up_and_down_and_are_deleted(client, lead, session):
     client.force_login(lead)
     rows = [{"pk": str(item.pk), "title": item.title, "ORDER": str(n)} for n, item in enumerate(items, start=1)]
     response = client.post(_url("agenda_edit", session), _agenda(rows, extra=1, move="up-2"))
-    assert response["Location"] == _url("agenda_edit", session)
+    # Back to the moved item, where it now stands (second), so focus and scroll land on it.
+    assert response["Location"] == _url("agenda_edit", session) + "#agenda-item-1"
     assert [i.title for i in session.agenda_items.all()] == ["Point 1", "Point 3", "Point 2"]
+    assert 'id="agenda-item-1"' in client.get(_url("agenda_edit", session)).content.decode()
     items = list(session.agenda_items.all())
     rows = [{"pk": str(item.pk), "title": item.title, "ORDER": str(n)} for n, item in enumerate(items, start=1)]
     rows[0]["DELETE"] = "on"
@@ -583,3 +590,167 @@ def test_nobody_is_added_once_the_session_has_started(client, lead, past_session
     response = client.post(_url("session_invitations", past_session), {"email": bob.email}, follow=True)
     assert "Cette séance a commencé : on ne peut plus y inviter." in response.content.decode()
     assert not SessionInvitation.objects.exists()
+
+
+# --- Walk-through fixes ---------------------------------------------------------------------------
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "workgroups"
+BUTTON_GROUP = re.compile(r'<ul class="(fr-btns-group[^"]*)"[^>]*>(.*?)</ul>', re.S)
+
+
+def test_icon_buttons_in_a_group_keep_their_text():
+    """DSFR hides the text of icon buttons in a ``fr-btns-group`` without ``--icon-left``."""
+    groups_with_icons = 0
+    for path in sorted(TEMPLATES_DIR.glob("*.html")):
+        for classes, inside in BUTTON_GROUP.findall(path.read_text()):
+            if "fr-btn--icon-left" in inside:
+                groups_with_icons += 1
+                assert "fr-btns-group--icon-left" in classes.split(), path.name
+    assert groups_with_icons >= 5
+
+
+def test_a_session_page_renders_its_icon_buttons_with_their_text(client, lead, session):
+    client.force_login(lead)
+    content = client.get(_url("session_detail", session)).content.decode()
+    assert 'class="fr-btns-group fr-btns-group--icon-left' in content
+    assert "Modifier la séance</a>" in content
+
+
+def test_inviting_one_person_is_not_inviting_the_group(client, lead, session, alice, bob, network_a):
+    client.force_login(lead)
+    response = client.post(_url("session_invitations", session), {"email": alice.email})
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.invitations_sent_at and session.fan_out_requested_at is None
+    content = client.get(_url("session_invitations", session)).content.decode()
+    assert "Inviter le groupe</a>" in content
+    assert "Inviter les nouveaux membres du groupe</a>" not in content
+    assert "Envoi des invitations en cours" not in content
+    assert "n'a pas d'invitation" not in content and "n'ont pas d'invitation" not in content
+
+
+def test_group_invitation_progress_then_newcomers(client, lead, session, alice, network_a):
+    Session.objects.filter(pk=session.pk).update(
+        invitations_sent_at=timezone.now(), fan_out_requested_at=timezone.now()
+    )
+    client.force_login(lead)
+    content = client.get(_url("session_invitations", session)).content.decode()
+    assert "Envoi des invitations en cours : 0 sur" in content  # requested, not finished
+    _invite(session, alice, network=network_a, source="network")
+    Session.objects.filter(pk=session.pk).update(fanned_out_at=timezone.now())
+    newcomer = UserFactory(full_name="Nina Nouvelle")
+    MembershipFactory(user=newcomer, network=network_a)
+    content = client.get(_url("session_invitations", session)).content.decode()
+    assert "Envoi des invitations en cours" not in content
+    assert "1 personne du groupe n'a pas d'invitation" in content
+    assert "Inviter les nouveaux membres du groupe</a>" in content
+
+
+def test_a_sessions_draft_is_for_its_leads_and_staff_only(client, lead, staff, alice, session, measure):
+    AgendaItem.objects.create(session=session, position=1, title="Bilan", measure=measure)
+    client.force_login(alice)
+    assert client.get(_url("session_detail", session)).status_code == 404
+    assert session.title not in client.get(reverse("workgroups:session_list")).content.decode()
+    assert session.title not in client.get(session.group.get_absolute_url()).content.decode()
+    assert session.title not in client.get(reverse("measures:detail", args=[measure.pk])).content.decode()
+    for person in (lead, staff):
+        client.force_login(person)
+        content = client.get(_url("session_detail", session)).content.decode()
+        assert "Invitations pas encore envoyées" in content
+        assert "Invitations pas encore envoyées" in client.get(session.group.get_absolute_url()).content.decode()
+    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now())
+    client.force_login(alice)
+    content = client.get(_url("session_detail", session)).content.decode()
+    assert "Invitations pas encore envoyées" not in content
+    assert session.title in client.get(reverse("workgroups:session_list")).content.decode()
+
+
+def test_a_measure_is_linked_by_part_of_its_title_without_case_or_accents(measure, other_measure):
+    from django import forms
+
+    measures = [measure, other_measure, MeasureFactory(number=11, title="Éducation prioritaire renforcée")]
+    assert resolve_measure("emplois", measures) == measure
+    assert resolve_measure("EDUCATION prioritaire", measures) == measures[2]
+    assert resolve_measure("paqte avec", measures) == other_measure
+    with pytest.raises(forms.ValidationError) as error:
+        resolve_measure("e", measures)
+    assert "désigne plusieurs mesures" in str(error.value) and "9 — Emplois francs" in str(error.value)
+    with pytest.raises(forms.ValidationError):
+        resolve_measure("rien de tel", measures)
+
+
+def test_a_held_session_shows_who_came(client, lead, alice, bob, network_a, past_session):
+    Session.objects.filter(pk=past_session.pk).update(status=Session.Status.HELD, invitations_sent_at=timezone.now())
+    _invite(past_session, alice, network=network_a, source="network", attended=True)
+    _invite(past_session, bob, attended=True, source="walk_in")
+    _invite(past_session, UserFactory(), attended=False)
+    client.force_login(lead)
+    content = client.get(_url("session_detail", past_session)).content.decode()
+    assert "2 personnes présentes." in content
+    by_network = content.split('id="attendance-by-network"')[1].split("</ul>")[0]
+    assert "Réseau Alpha" in by_network and "Sans réseau" in by_network
+    client.force_login(alice)
+    content = client.get(_url("session_detail", past_session)).content.decode()
+    assert "2 personnes présentes." in content and 'id="attendance-by-network"' not in content
+
+
+def test_the_organisation_line_has_a_plural_per_count(client, lead, session, alice, bob, network_a):
+    _invite(session, alice, network=network_a, answer="accepted")
+    for _ in range(3):
+        _invite(session, UserFactory(), answer="declined")
+    _invite(session, bob)
+    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now())
+    client.force_login(lead)
+    line = client.get(_url("session_detail", session)).content.decode().split('id="answer-counts"')[1]
+    line = " ".join(line.split("</p>")[0].split())
+    assert "5 personnes invitées" in line
+    assert "1 participera," in line and "3 ne participeront pas," in line and "0 peut-être" in line
+
+
+def test_the_first_of_the_month_is_written_1er(settings):
+    from django.template import Context, Template
+
+    first = timezone.make_aware(datetime(2027, 12, 1, 9, 30))
+    second = timezone.make_aware(datetime(2027, 12, 2, 9, 30))
+    template = Template('{% load workgroups_tags %}{{ a|full_date:"l j F Y" }} / {{ b|full_date:"j F Y" }}')
+    assert template.render(Context({"a": first, "b": second})) == "mercredi 1er décembre 2027 / 2 décembre 2027"
+
+
+def test_a_start_earlier_today_is_said_to_be_past(client, lead, group):
+    now = timezone.localtime()
+    if now.hour < 1:
+        pytest.skip("no earlier time today")
+    client.force_login(lead)
+    data = _schedule(date=now.date().isoformat(), start_time="00:00", end_time="23:59")
+    content = client.post(reverse("workgroups:session_create", args=[group.pk]), data).content.decode()
+    assert "Cet horaire est déjà passé" in content
+    assert "<title>Erreur : " in content  # the page title says it first
+    assert "js/error_focus.js" in content  # focus moves to the error summary
+    assert 'id="form-errors" tabindex="-1"' in content
+
+
+def test_reminders_accept_a_decimal_comma_and_explain_the_range():
+    from django import forms
+
+    assert parse_reminder_offsets("1,5 j") == [36 * 60]
+    assert parse_reminder_offsets("7 j,1 j") == [7 * 1440, 1440]
+    for text in ("0 j", "10 min", "91 j"):
+        with pytest.raises(forms.ValidationError) as error:
+            parse_reminder_offsets(text)
+        assert error.value.messages == ["Un rappel se place entre 30 minutes et 90 jours avant."]
+
+
+def test_the_empty_invitations_page_shows_what_to_do_not_zeros(client, lead, session):
+    client.force_login(lead)
+    content = client.get(_url("session_invitations", session)).content.decode()
+    assert 'id="invitations-empty"' in content and "Inviter le groupe</a>" in content
+    assert "Réponses aux invitations" not in content and "Filtrer" not in content
+    assert "Inviter une personne" in content
+
+
+def test_delegates_messages_avoid_elision(client, coordinator_a, group, network_a):
+    client.force_login(coordinator_a)
+    url = reverse("workgroups:delegates_edit", args=[group.pk, network_a.pk])
+    assert "Participants désignés pour le réseau Réseau Alpha" in client.get(url).content.decode()
+    response = client.post(url, {"people": [coordinator_a.pk]}, follow=True)
+    assert "Participants désignés pour le réseau Réseau Alpha au groupe" in response.content.decode()

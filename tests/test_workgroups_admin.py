@@ -248,7 +248,7 @@ def test_sessions_are_never_deleted(agent_client, session):
 def test_the_list_shows_answer_counts(agent_client, invited, alice):
     SessionInvitation.objects.filter(user=alice).update(answer="accepted")
     body = agent_client.get(reverse("admin:workgroups_session_changelist")).content.decode()
-    assert "1 invitées : 1 oui, 0 peut-être, 0 non, 0 sans réponse" in body
+    assert "1 personne invitée : 1 oui, 0 peut-être, 0 non, 0 sans réponse" in body
 
 
 # --- Actions ------------------------------------------------------------------------------------
@@ -262,9 +262,16 @@ def _action(agent_client, action, session, **extra):
     )
 
 
-def test_the_invite_action_invites_the_group(agent_client, session, alice, django_capture_on_commit_callbacks):
+def test_the_invite_action_asks_then_invites_the_group(
+    agent_client, session, alice, django_capture_on_commit_callbacks
+):
+    page = _action(agent_client, "invite_group", session).content.decode()
+    # A confirmation first, as for cancelling: nothing sent yet.
+    assert "Oui, envoyer les invitations" in page and session.title in page
+    assert "1 personne à inviter" in page
+    assert not SessionInvitation.objects.filter(session=session).exists() and not mail.outbox
     with django_capture_on_commit_callbacks(execute=True):
-        response = _action(agent_client, "invite_group", session)
+        response = _action(agent_client, "invite_group", session, confirm="yes")
     assert "les invitations partent aux membres du groupe" in response.content.decode()
     assert SessionInvitation.objects.get(session=session).user == alice
     assert [m.to for m in mail.outbox] == [[alice.email]]
@@ -275,6 +282,38 @@ def test_the_reminder_action_reminds_now(agent_client, invited, alice, django_ca
         response = _action(agent_client, "remind_now", invited)
     assert "1 rappel envoyé" in response.content.decode()
     assert [m.to for m in mail.outbox] == [[alice.email]]
+
+
+def test_a_reminder_that_sends_nothing_says_why(agent_client, invited, alice, django_capture_on_commit_callbacks):
+    nobody = SessionFactory(group=invited.group, title="Séance sans invité")
+    body = _action(agent_client, "remind_now", nobody).content.decode()
+    assert "aucun rappel envoyé, car personne n&#x27;est invité à cette séance." in body
+    with django_capture_on_commit_callbacks(execute=True):
+        _action(agent_client, "remind_now", invited)
+    body = _action(agent_client, "remind_now", invited).content.decode()
+    assert "car un rappel vient de partir (un seul par minute)" in body
+    SessionInvitation.objects.filter(session=invited).update(answer="declined")
+    body = _action(agent_client, "remind_now", invited).content.decode()
+    assert "car toutes les personnes invitées ont décliné." in body
+
+
+def test_reminders_and_labels_read_in_french(agent_client, session):
+    from workgroups.models import reminder_offset_label
+
+    assert [reminder_offset_label(m) for m in (7 * 1440, 1440, 120, 60, 90)] == [
+        "7 jours avant",
+        "1 jour avant",
+        "2 heures avant",
+        "1 heure avant",
+        "90 minutes avant",
+    ]
+    session.created_by = session.group.leads.get()
+    session.save()
+    body = agent_client.get(reverse("admin:workgroups_session_change", args=[session.pk])).content.decode()
+    assert "7 jours avant" in body and "1 jour avant" in body
+    assert "days," not in body and "0:00:00" not in body
+    assert "Créée par" in body and "Created by" not in body
+    assert "Lien de connexion" in body
 
 
 def test_the_reminder_action_explains_a_refusal(agent_client, session):

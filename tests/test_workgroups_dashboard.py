@@ -46,6 +46,7 @@ def test_an_invitee_sees_what_awaits_an_answer(client, alice, session, network_a
 
 
 def test_an_accepted_session_moves_to_upcoming(client, alice, session, network_a):
+    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now())
     SessionInvitation.objects.create(
         session=session, user=alice, network=network_a, source="network", answer="accepted"
     )
@@ -118,6 +119,7 @@ def discussed(session, measure, group):
     """``session`` has the measure on its agenda; a past cancelled session too."""
     AgendaItem.objects.create(session=session, position=1, title="Bilan", measure=measure)
     session.format, session.online_url = Session.Format.HYBRID, "https://visio.example/secret-link"
+    session.invitations_sent_at = timezone.now()
     session.save()
     starts = timezone.now() - timedelta(days=30)
     past = SessionFactory(
@@ -126,6 +128,7 @@ def discussed(session, measure, group):
         starts_at=starts,
         ends_at=starts + timedelta(hours=2),
         status=Session.Status.CANCELLED,
+        invitations_sent_at=starts - timedelta(days=7),
     )
     AgendaItem.objects.create(session=past, position=1, title="Bilan", measure=measure)
     return session, past
@@ -166,7 +169,8 @@ def test_sessions_of_an_inactive_group_are_left_out_for_members(client, alice, s
 def test_the_measure_page_runs_a_fixed_number_of_queries(client, alice, measure, group, django_assert_num_queries):
     def sessions(n):
         for _ in range(n):
-            AgendaItem.objects.create(session=SessionFactory(group=group), title="Point", measure=measure)
+            session = SessionFactory(group=group, invitations_sent_at=timezone.now())
+            AgendaItem.objects.create(session=session, title="Point", measure=measure)
 
     sessions(1)
     client.force_login(alice)
@@ -191,3 +195,11 @@ def test_the_registry_keeps_slots_apart(rf, alice, measure):
     measure_panels = registry.panels_for(request, slot="measure", obj=measure)
     assert [panel["template"] for panel in measure_panels] == ["workgroups/measure_sessions.html"]
     assert measure_panels[0]["visible"] is True
+
+
+def test_a_lead_sees_a_draft_marked_and_members_do_not_see_it(client, lead, alice, session):
+    upcoming = _section(_dashboard(client, lead), "sessions-upcoming")
+    assert session.title in upcoming and "Invitations pas encore envoyées" in upcoming
+    assert session.title not in _dashboard(client, alice)
+    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now())
+    assert "Invitations pas encore envoyées" not in _section(_dashboard(client, lead), "sessions-upcoming")

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -29,16 +30,12 @@ from workgroups.models import (
     SessionInvitation,
     SessionReminder,
     WorkingGroup,
+    reminder_offset_label,
 )
 
 # Reminder offsets offered in the admin, in minutes before the start.
-REMINDER_CHOICES = [
-    (14 * 24 * 60, gettext_lazy("14 jours avant")),
-    (7 * 24 * 60, gettext_lazy("7 jours avant")),
-    (3 * 24 * 60, gettext_lazy("3 jours avant")),
-    (24 * 60, gettext_lazy("1 jour avant")),
-    (2 * 60, gettext_lazy("2 heures avant")),
-]
+REMINDER_OFFSETS_OFFERED = [14 * 24 * 60, 7 * 24 * 60, 3 * 24 * 60, 24 * 60, 2 * 60]
+REMINDER_CHOICES = [(offset, lazy(reminder_offset_label, str)(offset)) for offset in REMINDER_OFFSETS_OFFERED]
 
 
 # --- Groups -------------------------------------------------------------------------
@@ -97,7 +94,7 @@ class SessionAdminForm(forms.ModelForm):
         help_text=gettext_lazy("Envoyés aux personnes invitées qui n'ont pas décliné."),
     )
     online_url = forms.URLField(
-        label=gettext_lazy("lien de connexion"),
+        label=gettext_lazy("Lien de connexion"),
         max_length=500,
         required=False,
         assume_scheme="https",
@@ -114,9 +111,7 @@ class SessionAdminForm(forms.ModelForm):
             offsets = self.instance.reminder_offsets if self.instance.pk else DEFAULT_REMINDER_OFFSETS
             known = {value for value, _label in REMINDER_CHOICES}
             self.fields["reminders"].choices = REMINDER_CHOICES + [
-                (offset, _("%(minutes)s minutes avant") % {"minutes": offset})
-                for offset in offsets
-                if offset not in known
+                (offset, reminder_offset_label(offset)) for offset in offsets if offset not in known
             ]
             self.fields["reminders"].initial = list(offsets)
         if "group" in self.fields:
@@ -181,10 +176,16 @@ class AgendaItemInline(admin.TabularInline):
 
 class SessionReminderInline(admin.TabularInline):
     model = SessionReminder
-    fields = ["offset_minutes", "due_at", "sent_at", "skipped_at"]
+    # Django's tabular inline, without each row's title (the model's text, an English duration).
+    template = "admin/workgroups/session/reminder_inline.html"
+    fields = ["offset", "due_at", "sent_at", "skipped_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description=gettext_lazy("Quand"))
+    def offset(self, reminder):
+        return reminder_offset_label(reminder.offset_minutes)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -219,7 +220,7 @@ class SessionAdmin(admin.ModelAdmin):
         "cancelled_at",
         "cancellation_reason",
         "held_at",
-        "created_by",
+        "creator",
     ]
 
     def get_queryset(self, request):
@@ -248,7 +249,7 @@ class SessionAdmin(admin.ModelAdmin):
                             "held_at",
                             "cancelled_at",
                             "cancellation_reason",
-                            "created_by",
+                            "creator",
                         ]
                     },
                 )
@@ -261,11 +262,14 @@ class SessionAdmin(admin.ModelAdmin):
             readonly.append("group")  # a session stays in its group
         return readonly
 
-    @admin.display(description=gettext_lazy("rappels"))
+    @admin.display(description=gettext_lazy("Rappels"))
     def reminders(self, session):
         # Shown when the session can no longer be changed; otherwise the form's field of the same name.
-        labels = dict(REMINDER_CHOICES)
-        return ", ".join(str(labels.get(offset, offset)) for offset in session.reminder_offsets) or "—"
+        return ", ".join(reminder_offset_label(offset) for offset in session.reminder_offsets) or "—"
+
+    @admin.display(description=gettext_lazy("Créée par"))
+    def creator(self, session):
+        return session.created_by or "—"
 
     def has_change_permission(self, request, obj=None):
         # A session held or cancelled is a record: shown, no longer changed.
@@ -273,13 +277,16 @@ class SessionAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    @admin.display(description=gettext_lazy("réponses"))
+    @admin.display(description=gettext_lazy("Réponses"))
     def answers(self, session):
         if not session.invited_count:
             return _("pas d'invitation")
-        return _(
-            "%(invited)s invitées : %(accepted)s oui, %(tentative)s peut-être, %(declined)s non, "
-            "%(pending)s sans réponse"
+        return ngettext(
+            "%(invited)s personne invitée : %(accepted)s oui, %(tentative)s peut-être, %(declined)s non, "
+            "%(pending)s sans réponse",
+            "%(invited)s personnes invitées : %(accepted)s oui, %(tentative)s peut-être, %(declined)s non, "
+            "%(pending)s sans réponse",
+            session.invited_count,
         ) % {
             "invited": session.invited_count,
             "accepted": session.accepted_count,
@@ -288,7 +295,7 @@ class SessionAdmin(admin.ModelAdmin):
             "pending": session.pending_count,
         }
 
-    @admin.display(description=gettext_lazy("invitations"))
+    @admin.display(description=gettext_lazy("Invitations"))
     def invitations(self, session):
         if session.pk is None:
             return "—"
@@ -338,28 +345,60 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Envoyer les invitations"), permissions=["change"])
     def invite_group(self, request, queryset):
-        self._run(
+        if "confirm" in request.POST:
+            self._run(
+                request,
+                queryset,
+                lambda session: services.session_invite_group(session=session, by=request.user),
+                lambda session, _result: (
+                    _("« %(title)s » : les invitations partent aux membres du groupe.") % {"title": session.title}
+                ),
+            )
+            return None
+        rows = []
+        for session in queryset.select_related("group"):
+            reached = set(services.group_invitees(session.group))
+            already = set(SessionInvitation.objects.current().filter(session=session).values_list("user_id", flat=True))
+            rows.append(
+                (session, date_format(timezone.localtime(session.starts_at), "l j F Y, H:i"), len(reached - already))
+            )
+        return TemplateResponse(
             request,
-            queryset,
-            lambda session: services.session_invite_group(session=session, by=request.user),
-            lambda session, _result: (
-                _("« %(title)s » : les invitations partent aux membres du groupe.") % {"title": session.title}
-            ),
+            "admin/workgroups/session/invite_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Envoyer les invitations"),
+                "opts": self.model._meta,
+                "sessions": rows,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "action": "invite_group",
+            },
         )
 
     @admin.action(description=gettext_lazy("Envoyer un rappel maintenant"), permissions=["change"])
     def remind_now(self, request, queryset):
-        self._run(
-            request,
-            queryset,
-            lambda session: services.reminder_send_now(session=session, by=request.user),
-            lambda session, count: (
-                ngettext(
-                    "« %(title)s » : %(count)s rappel envoyé.", "« %(title)s » : %(count)s rappels envoyés.", count
+        for session in queryset:
+            try:
+                count = services.reminder_send_now(session=session, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"« {session.title} » : {' '.join(error.messages)}", messages.WARNING)
+                continue
+            if count:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "« %(title)s » : %(count)s rappel envoyé.", "« %(title)s » : %(count)s rappels envoyés.", count
+                    )
+                    % {"title": session.title, "count": count},
+                    messages.SUCCESS,
                 )
-                % {"title": session.title, "count": count}
-            ),
-        )
+            else:
+                self.message_user(
+                    request,
+                    _("« %(title)s » : aucun rappel envoyé, %(why)s")
+                    % {"title": session.title, "why": _why_no_reminder(session)},
+                    messages.WARNING,
+                )
 
     @admin.action(
         description=gettext_lazy("Annuler les séances (prévient les personnes invitées)"), permissions=["change"]
@@ -394,6 +433,16 @@ class SessionAdmin(admin.ModelAdmin):
                 "action": "cancel_sessions",
             },
         )
+
+
+def _why_no_reminder(session) -> str:
+    """Why "Envoyer un rappel maintenant" sent nothing: nobody to remind, or already done this minute."""
+    standing = SessionInvitation.objects.standing().filter(session=session)
+    if not standing.exists():
+        return _("car personne n'est invité à cette séance.")
+    if not standing.not_declined().exists():
+        return _("car toutes les personnes invitées ont décliné.")
+    return _("car un rappel vient de partir (un seul par minute) : réessayez dans une minute si besoin.")
 
 
 # --- Invitations and reminders ---------------------------------------------------------
@@ -431,11 +480,16 @@ class SessionInvitationAdmin(admin.ModelAdmin):
 
 @admin.register(SessionReminder)
 class SessionReminderAdmin(admin.ModelAdmin):
-    list_display = ["session", "offset_minutes", "due_at", "sent_at", "skipped_at"]
+    list_display = ["session", "offset", "due_at", "sent_at", "skipped_at"]
     list_filter = ["sent_at", "skipped_at"]
     search_fields = ["session__title"]
     list_select_related = ["session"]
-    readonly_fields = ["session", "offset_minutes", "due_at", "sent_at", "skipped_at"]
+    readonly_fields = ["session", "offset", "due_at", "sent_at", "skipped_at"]
+    fields = readonly_fields
+
+    @admin.display(description=gettext_lazy("Quand"), ordering="offset_minutes")
+    def offset(self, reminder):
+        return reminder_offset_label(reminder.offset_minutes)
 
     def has_add_permission(self, request):
         return False

@@ -43,6 +43,8 @@ def my_sessions_panel(request) -> dict:
         Session.objects.scheduled()
         .filter(ends_at__gte=now)
         .filter(Q(pk__in=Session.objects.filter(leads).values("pk")) | invited_and_coming)
+        # A draft (invitations not left) only for its group's leads, marked as such.
+        .announced_to(user)
         .annotate(my_answer=Subquery(my_answer))
         .select_related("group")
         .order_by("starts_at")[:PANEL_LIMIT]
@@ -71,10 +73,22 @@ def measure_sessions_panel(request, measure) -> dict:
     sessions = Session.objects.filter(pk__in=AgendaItem.objects.filter(measure=measure).values("session"))
     if not user.is_staff:
         sessions = sessions.filter(group__is_active=True)
+    # Drafts (invitations not left) only for their group's leads and staff.
     sessions = list(
-        sessions.upcoming_first()
+        sessions.announced_to(user)
+        .upcoming_first()
         .select_related("group")
-        .only("pk", "title", "starts_at", "ends_at", "status", "format", "group__title", "group__is_plenary")
+        .only(
+            "pk",
+            "title",
+            "starts_at",
+            "ends_at",
+            "status",
+            "format",
+            "invitations_sent_at",
+            "group__title",
+            "group__is_plenary",
+        )
     )
     return {
         "visible": True,

@@ -1,6 +1,7 @@
 """Forms of the working groups' pages."""
 
 import re
+import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,19 @@ from django.utils.translation import gettext_lazy as _
 from networks.models import User
 from workgroups.models import DEFAULT_REMINDER_OFFSETS, Session, SessionInvitation
 
+# The invitee's own answer, in the first person (the model's labels speak of other people, for leads).
+MY_ANSWER_LABELS = {
+    SessionInvitation.Answer.ACCEPTED: _("Je participerai"),
+    SessionInvitation.Answer.TENTATIVE: _("Je ne sais pas encore"),
+    SessionInvitation.Answer.DECLINED: _("Je ne participerai pas"),
+    SessionInvitation.Answer.PENDING: _("Pas encore répondu"),
+}
+
+
+def my_answer_label(value: str) -> str:
+    """The invitee's answer as they would say it: « Je participerai »."""
+    return str(MY_ANSWER_LABELS.get(value, "")) if value else ""
+
 
 class AnswerForm(forms.Form):
     """An invitee's answer, from the e-mail link or the portal."""
@@ -20,9 +34,12 @@ class AnswerForm(forms.Form):
         label=_("Votre réponse"),
         widget=forms.RadioSelect,
         choices=[
-            (SessionInvitation.Answer.ACCEPTED, _("Je participerai")),
-            (SessionInvitation.Answer.TENTATIVE, _("Je ne sais pas encore")),
-            (SessionInvitation.Answer.DECLINED, _("Je ne participerai pas")),
+            (value, MY_ANSWER_LABELS[value])
+            for value in (
+                SessionInvitation.Answer.ACCEPTED,
+                SessionInvitation.Answer.TENTATIVE,
+                SessionInvitation.Answer.DECLINED,
+            )
         ],
         error_messages={"required": _("Choisissez une réponse.")},
     )
@@ -37,25 +54,31 @@ class AnswerForm(forms.Form):
 
 # --- A lead's pages: sessions, agenda, invitations, attendance ---------------------
 
-_OFFSET_PART = re.compile(r"^(\d{1,4})\s*(j|jours?|h|heures?|min|minutes?)$", re.IGNORECASE)
+_OFFSET_PART = re.compile(r"^(\d{1,4}(?:[.,]\d{1,2})?)\s*(j|jours?|h|heures?|min|minutes?)$", re.IGNORECASE)
 _OFFSET_UNITS = {"j": 24 * 60, "h": 60, "m": 1}
+# As the services check them (``services.reminder_offsets_check``): 30 minutes to 90 days.
+REMINDER_MIN_MINUTES, REMINDER_MAX_MINUTES = 30, 90 * 24 * 60
+REMINDER_RANGE_MESSAGE = _("Un rappel se place entre 30 minutes et 90 jours avant.")
 
 
 def parse_reminder_offsets(text: str) -> list[int]:
-    """ "7 j, 1 j" or "2 h" → minutes before the start, largest first. Empty: no reminder."""
+    """ "7 j, 1 j", "1,5 j" or "2 h" → minutes before the start, largest first. Empty: no reminder."""
     offsets = set()
-    for part in re.split(r"[,;]|\bet\b", text or ""):
+    for part in re.split(r";|(?<!\d),|,(?!\d)|\bet\b", text or ""):
         part = part.strip()
         if not part:
             continue
         match = _OFFSET_PART.match(part)
-        if match is None or int(match.group(1)) == 0:
+        if match is None:
             raise forms.ValidationError(
-                _("« %(part)s » n'est pas compris : écrivez des durées comme « 7 j, 1 j » ou « 2 h »."),
+                _("« %(part)s » n'est pas compris : écrivez des durées comme « 7 j, 1 j », « 1,5 j » ou « 2 h »."),
                 params={"part": part},
                 code="invalid",
             )
-        offsets.add(int(match.group(1)) * _OFFSET_UNITS[match.group(2)[0].lower()])
+        minutes = round(float(match.group(1).replace(",", ".")) * _OFFSET_UNITS[match.group(2)[0].lower()])
+        if not REMINDER_MIN_MINUTES <= minutes <= REMINDER_MAX_MINUTES:
+            raise forms.ValidationError(REMINDER_RANGE_MESSAGE, code="range")
+        offsets.add(minutes)
     return sorted(offsets, reverse=True)
 
 
@@ -134,8 +157,8 @@ class SessionForm(forms.Form):
         max_length=100,
         initial=format_reminder_offsets(DEFAULT_REMINDER_OFFSETS),
         help_text=_(
-            "En jours (j) ou en heures (h), séparés par des virgules, par exemple « 7 j, 1 j » ou « 2 h ». "
-            "Laissez vide pour ne pas envoyer de rappel."
+            "En jours (j) ou en heures (h), séparés par des virgules, par exemple « 7 j, 1 j », « 1,5 j » ou "
+            "« 2 h », entre 30 minutes et 90 jours avant. Laissez vide pour ne pas envoyer de rappel."
         ),
     )
 
@@ -168,7 +191,10 @@ class SessionForm(forms.Form):
             # A session under way keeps its start; a new start must be ahead.
             moved = self.session is None or data["starts_at"] != self.session.starts_at
             if moved and data["starts_at"] <= timezone.now():
-                self.add_error("date", _("Cette date est passée : une séance se programme à l'avance."))
+                if day == timezone.localdate():
+                    self.add_error("start_time", _("Cet horaire est déjà passé : une séance se programme à l'avance."))
+                else:
+                    self.add_error("date", _("Cette date est passée : une séance se programme à l'avance."))
         session_format = data.get("format")
         needs_link = session_format in (Session.Format.ONLINE, Session.Format.HYBRID)
         if needs_link and not data.get("online_url") and "online_url" not in self.errors:
@@ -216,9 +242,17 @@ def measure_label(measure) -> str:
     return f"{measure.number} — {measure.title}"
 
 
+def _plain(text: str) -> str:
+    """For comparing titles: without accents, case or repeated spaces."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.casefold().split())
+
+
 def resolve_measure(text: str, measures):
-    """The measure a lead means "by number or title": an exact number, else one
-    title (without case); anything else is an error that says why."""
+    """The measure a lead means "by number or title": an exact number, else the
+    one title that is, or contains, the text (ignoring case and accents); anything
+    else is an error that says why."""
     text = (text or "").strip()
     if not text:
         return None
@@ -227,9 +261,12 @@ def resolve_measure(text: str, measures):
     if match:
         found = [m for m in measures if m.number == int(match.group(1))]
         if match.group(2) and len(found) > 1:
-            found = [m for m in found if m.title.casefold() == match.group(2).strip().casefold()] or found
+            found = [m for m in found if _plain(m.title) == _plain(match.group(2))] or found
     else:
-        found = [m for m in measures if m.title.casefold() == text.casefold()]
+        wanted = _plain(text)
+        found = [m for m in measures if _plain(m.title) == wanted]
+        if not found:
+            found = [m for m in measures if wanted in _plain(m.title)]
     if not found:
         raise forms.ValidationError(
             _("Aucune mesure ne porte le numéro ou l'intitulé « %(text)s ». Choisissez-la dans la liste proposée."),

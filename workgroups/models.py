@@ -2,7 +2,6 @@
 
 import secrets
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from measures.models import Measure
 from networks.models import Membership, Network
@@ -162,7 +162,8 @@ class SessionQuerySet(models.QuerySet):
         left yet is the lead's draft, seen only by the group's leads and staff."""
         if user.is_staff:
             return self
-        return self.filter(Q(invitations_sent_at__isnull=False) | Q(group__leads=user)).distinct()
+        leads = WorkingGroup.leads.through.objects.filter(workinggroup=OuterRef("group"), user=user.pk)
+        return self.filter(Q(invitations_sent_at__isnull=False) | Exists(leads))
 
     def with_answer_counts(self):
         current = Q(invitations__withdrawn_at__isnull=True, invitations__source__in=SessionInvitation.INVITED_SOURCES)
@@ -403,6 +404,18 @@ class SessionInvitation(models.Model):
         return self.withdrawn_at is None and self.source in self.INVITED_SOURCES
 
 
+def reminder_offset_label(minutes: int) -> str:
+    """A reminder's offset in French: « 7 jours avant », « 1 jour avant », « 2 heures avant »."""
+    minutes = int(minutes)
+    if minutes and minutes % (24 * 60) == 0:
+        days = minutes // (24 * 60)
+        return ngettext("%(count)d jour avant", "%(count)d jours avant", days) % {"count": days}
+    if minutes and minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("%(count)d heure avant", "%(count)d heures avant", hours) % {"count": hours}
+    return ngettext("%(count)d minute avant", "%(count)d minutes avant", minutes) % {"count": minutes}
+
+
 class SessionReminder(models.Model):
     """One reminder of a session, due a fixed time before its start.
 
@@ -429,7 +442,7 @@ class SessionReminder(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.session} − {timedelta(minutes=self.offset_minutes)}"
+        return f"{self.session} — {reminder_offset_label(self.offset_minutes)}"
 
 
 class CalendarFeed(models.Model):

@@ -39,8 +39,9 @@ logger = logging.getLogger(__name__)
 # What a calendar must hear about: a change to one of these sends an update.
 CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "format", "place", "online_url")
 EDITABLE_FIELDS = (*CALENDAR_FIELDS, "reminder_offsets")
-# People invited per transaction of a group's fan-out.
-FAN_OUT_CHUNK = 200
+# People invited per transaction of a group's fan-out: one outbox batch, so
+# the first e-mails leave as soon as the first chunk commits.
+FAN_OUT_CHUNK = 50
 # Invitation e-mails one person may receive for one session within an hour.
 REINVITES_PER_HOUR = 3
 # Reminders: from half an hour to 90 days before the start, five at most.
@@ -457,13 +458,15 @@ def session_invitations_fan_out(*, session_id: int, chunk: int = FAN_OUT_CHUNK) 
         return 0
     invitees = group_invitees(session.group)
     queued = 0
+    existing = set(SessionInvitation.objects.filter(session_id=session_id).values_list("user_id", flat=True))
     while True:
         with transaction.atomic():
             session = Session.objects.select_for_update().select_related("group").filter(pk=session_id).first()
             if session is None or session.status != Session.Status.SCHEDULED or session.has_started:
                 return queued
-            existing = set(SessionInvitation.objects.filter(session=session).values_list("user_id", flat=True))
+            # Rows added meanwhile by another run are skipped by the unique constraint and the once_keys.
             todo = [pk for pk in invitees if pk not in existing][:chunk]
+            existing.update(todo)
             if not todo:
                 session.fanned_out_at = timezone.now()
                 session.save(update_fields=["fanned_out_at"])

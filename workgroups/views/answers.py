@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -18,9 +19,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from concertation.lib import ics
 from workgroups import services
 from workgroups.access import _get_session_for_user, groups_required
-from workgroups.calendars import sessions_ics
+from workgroups.calendars import organizer, sessions_ics
 from workgroups.filters import SessionFilter
-from workgroups.forms import AnswerForm
+from workgroups.forms import AnswerForm, my_answer_label
 from workgroups.models import AgendaItem, CalendarFeed, Session, SessionInvitation, WorkingGroup
 from workgroups.tokens import AnswerLinkError, read_answer_token
 
@@ -33,7 +34,26 @@ INVALID_LINK_STATUS = {"invalid": 400, "expired": 410}
 
 
 def _answer_label(value: str) -> str:
-    return SessionInvitation.Answer(value).label if value in SessionInvitation.Answer.values else ""
+    """The invitee's own answer, in the first person (« Je participerai »): every page
+    that uses it speaks to the invitee."""
+    return my_answer_label(value) if value in SessionInvitation.Answer.values else ""
+
+
+def _contact(request, invitation) -> dict:
+    """Whom a person holding an answer link can turn to: the group's page when they
+    may read it, else the sessions' organiser address (the calendar's ORGANIZER)."""
+    user = request.user
+    group = invitation.session.group
+    may_read_group = (
+        user.is_authenticated and user.has_perm("workgroups.read_groups") and (group.is_active or user.is_staff)
+    )
+    return {"contact_email": _organizer_email(), "contact_group": group if may_read_group else None}
+
+
+def _organizer_email() -> str:
+    """The sessions' organiser address, when one is configured: the default sender
+    may be an address nobody reads, and a page must not send people there."""
+    return organizer().email if settings.SESSION_ORGANIZER_EMAIL else ""
 
 
 def _ics_response(body: bytes, *, filename: str, attachment: bool) -> HttpResponse:
@@ -76,7 +96,12 @@ def _closed_page(request, invitation, reason, *, status=410):
         render(
             request,
             "workgroups/answer_closed.html",
-            {"invitation": invitation, "session": invitation.session, "reason": reason},
+            {
+                "invitation": invitation,
+                "session": invitation.session,
+                "reason": reason,
+                **_contact(request, invitation),
+            },
             status=status,
         )
     )
@@ -97,7 +122,7 @@ def answer_by_link(request, token):
             render(
                 request,
                 "workgroups/answer_invalid.html",
-                {"reason": error.reason},
+                {"reason": error.reason, "contact_email": _organizer_email()},
                 status=INVALID_LINK_STATUS.get(error.reason, 400),
             )
         )
@@ -111,6 +136,7 @@ def answer_by_link(request, token):
         )
         return _private_page(response)
 
+    from_email_choice = False
     if request.method == "POST":
         form = AnswerForm(request.POST)
         if form.is_valid():
@@ -136,7 +162,9 @@ def answer_by_link(request, token):
             )
     else:
         preselected = request.GET.get("reponse", "")
-        if preselected not in dict(AnswerForm.base_fields["answer"].choices):
+        # Chosen in the e-mail: shown checked, and said to be not yet recorded.
+        from_email_choice = preselected in dict(AnswerForm.base_fields["answer"].choices)
+        if not from_email_choice:
             preselected = "" if invitation.answer == SessionInvitation.Answer.PENDING else invitation.answer
         form = AnswerForm(initial={"answer": preselected or None, "comment": invitation.comment})
     return _private_page(
@@ -146,6 +174,7 @@ def answer_by_link(request, token):
             {
                 **_answer_page_context(request, invitation),
                 "form": form,
+                "unconfirmed": from_email_choice,
                 "current_answer": "" if invitation.answer == SessionInvitation.Answer.PENDING else invitation.answer,
                 "current_answer_label": _answer_label(invitation.answer),
             },
@@ -217,7 +246,8 @@ def session_ics(request, pk):
 
 
 def _visible_sessions(user):
-    sessions = Session.objects.visible_to(user)
+    """Sessions of the person's groups, leaving out the drafts of groups they do not lead."""
+    sessions = Session.objects.visible_to(user).announced_to(user)
     if not user.is_staff:
         # Sessions of a closed group are no longer shown to members (their page answers 404).
         sessions = sessions.filter(group__is_active=True)

@@ -72,9 +72,11 @@ def group_detail(request, pk):
     for network in networks:
         network.delegates = delegates.get(network.pk, [])
         network.may_name_delegates = network.pk in may_name
-    sessions = Session.objects.filter(group=group).upcoming_first()
-    if can_manage:
-        sessions = sessions.with_answer_counts()
+    # Leads and staff see every session, drafts included (marked as such), with the answers;
+    # members only the sessions whose invitations have left.
+    sessions = Session.objects.filter(group=group)
+    sessions = sessions.with_answer_counts() if can_manage else sessions.announced_to(user)
+    sessions = sessions.upcoming_first()
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -141,13 +143,13 @@ def delegates_edit(request, pk, network_pk):
             if users:
                 messages.success(
                     request,
-                    _("Les participants de %(network)s au groupe « %(group)s » sont enregistrés.")
+                    _("Participants désignés pour le réseau %(network)s au groupe « %(group)s » : enregistrés.")
                     % {"network": network.name, "group": group.title},
                 )
             else:
                 messages.success(
                     request,
-                    _("Tous les membres actifs de %(network)s seront invités aux séances du groupe.")
+                    _("Tous les membres actifs du réseau %(network)s seront invités aux séances du groupe.")
                     % {"network": network.name},
                 )
             return redirect(group)

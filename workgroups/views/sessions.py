@@ -7,7 +7,9 @@ from collections import Counter
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +28,7 @@ from workgroups.forms import (
     SessionCancelForm,
     SessionForm,
     measure_label,
+    my_answer_label,
 )
 from workgroups.models import Session, SessionInvitation
 
@@ -115,10 +118,27 @@ def session_edit(request, pk):
 # --- Reading -------------------------------------------------------------------
 
 
+def _attendance(session, *, by_network: bool) -> dict | None:
+    """Who came to a held session: how many, and for leads and staff how many per network."""
+    if session.status != Session.Status.HELD:
+        return None
+    present = SessionInvitation.objects.filter(session=session, attended=True)
+    if not by_network:
+        return {"count": present.count(), "by_network": None}
+    counts = Counter(present.values_list("network__name", flat=True).order_by())
+    return {
+        "count": sum(counts.values()),
+        "by_network": sorted(counts.items(), key=lambda row: (row[0] is None, row[0] or "")),
+    }
+
+
 @groups_required
 def session_detail(request, pk):
     session = _get_session_for_user(request, pk)
     user = request.user
+    # Before its invitations leave, a session is its leads' draft.
+    if session.invitations_sent_at is None and not Session.objects.filter(pk=session.pk).announced_to(user).exists():
+        raise Http404
     invitation = SessionInvitation.objects.filter(session=session, user=user).first()
     if invitation is not None and not invitation.is_current:
         invitation = None
@@ -129,6 +149,7 @@ def session_detail(request, pk):
         "group": session.group,
         "agenda": list(session.agenda_items.select_related("measure")),
         "invitation": invitation,
+        "my_answer_label": my_answer_label(invitation.answer) if invitation else "",
         "answer_form": AnswerForm(initial={"answer": invitation.answer, "comment": invitation.comment})
         if may_answer
         else None,
@@ -138,6 +159,7 @@ def session_detail(request, pk):
         "can_cancel": can_manage and session.status == Session.Status.SCHEDULED and session.ends_at > timezone.now(),
         "can_record_attendance": can_manage and session.status != Session.Status.CANCELLED and session.has_started,
         "counts": SessionInvitation.objects.current().filter(session=session).answer_counts() if can_manage else None,
+        "attendance": _attendance(session, by_network=can_manage),
     }
     return render(request, "workgroups/session_detail.html", context)
 
@@ -165,16 +187,20 @@ def agenda_edit(request, pk):
     ]
     formset = AgendaFormSet(request.POST or None, initial=initial, form_kwargs={"measures": measures}, prefix="agenda")
     if request.method == "POST" and formset.is_valid():
+        move = request.POST.get("move", "")
+        items = formset.items_in_order(move)
         try:
-            services.agenda_save(
-                session=session, by=request.user, items=formset.items_in_order(request.POST.get("move", ""))
-            )
+            services.agenda_save(session=session, by=request.user, items=items)
         except ValidationError as error:
             messages.error(request, _message_of(error))
         else:
             messages.success(request, _("Ordre du jour enregistré. Il n'est pas envoyé aux personnes invitées."))
-            if request.POST.get("move") or request.POST.get("stay"):
-                return redirect("workgroups:agenda_edit", pk=session.pk)
+            url = reverse("workgroups:agenda_edit", args=[session.pk])
+            if move:
+                # Back to the item that moved, where it now stands.
+                return redirect(f"{url}#agenda-item-{_moved_to(formset, items, move)}")
+            if request.POST.get("stay"):
+                return redirect(url)
             return redirect(session)
     return render(
         request,
@@ -183,13 +209,26 @@ def agenda_edit(request, pk):
     )
 
 
+def _moved_to(formset, items, move: str) -> int:
+    """The index, in the saved agenda, of the item "Monter"/"Descendre" moved (0 if unknown)."""
+    _direction, _dash, number = move.partition("-")
+    if not number.isdigit() or int(number) >= len(formset.forms):
+        return 0
+    moved = formset.forms[int(number)].cleaned_data.get("pk")
+    for index, item in enumerate(items):
+        if moved and item["pk"] == moved:
+            return index
+    return 0
+
+
 # --- Invitations -------------------------------------------------------------------
 
 
 def _fan_out_progress(session) -> dict | None:
     """Where the group's invitation stands: how many of the people it reaches
-    have their invitation. ``None`` before the group is invited."""
-    if session.invitations_sent_at is None or session.status != Session.Status.SCHEDULED or session.has_started:
+    have their invitation. ``None`` unless the group itself was invited (people
+    invited one by one are not the group's invitation)."""
+    if session.fan_out_requested_at is None or session.status != Session.Status.SCHEDULED or session.has_started:
         return None
     expected = set(services.group_invitees(session.group))
     invited = set(SessionInvitation.objects.filter(session=session).values_list("user_id", flat=True))
@@ -201,7 +240,7 @@ def _fan_out_progress(session) -> dict | None:
         "done": len(expected) - missing,
         "missing": missing,
         # Asked for and not finished: the task is at work (or will be resumed by beat).
-        "running": session.fan_out_requested_at is not None and session.fanned_out_at is None,
+        "running": session.fanned_out_at is None,
     }
 
 
@@ -223,11 +262,15 @@ def _invitations_context(request, session, person_form):
     page = Paginator(listed, INVITATIONS_PER_PAGE).get_page(request.GET.get("page"))
     by_network = Counter(invitations.current().values_list("network__name", flat=True).order_by())
     may_invite = request.user.has_perm("workgroups.edit_scheduled_session", session) and not session.has_started
+    counts = invitations.current().answer_counts()
+    walk_in_count = invitations.filter(source=SessionInvitation.Source.WALK_IN).count()
     return {
         "session": session,
         "group": session.group,
-        "counts": invitations.current().answer_counts(),
-        "walk_in_count": invitations.filter(source=SessionInvitation.Source.WALK_IN).count(),
+        "counts": counts,
+        # Nobody on the list yet: no filters, no zero counts, just what to do.
+        "is_empty": not (counts["total"] or walk_in_count),
+        "walk_in_count": walk_in_count,
         "by_network": sorted(by_network.items(), key=lambda row: (row[0] is None, row[0] or "")),
         "page_obj": page,
         "filter_form": filter_form,

@@ -137,6 +137,9 @@ def attendance_by_network(request):
             "by_months": by_months,
             "table": table,
             "never_came": never,
+            # Two different problems: networks nobody invited, and networks invited that never came.
+            "never_invited": [row for row in never if not row.invited],
+            "invited_never_came": [row for row in never if row.invited],
         },
     )
 
@@ -160,7 +163,7 @@ def _columns(sessions, by_months) -> list[Column]:
         else:
             columns[key] = Column(
                 key=key,
-                label=date_format(local, "j M Y"),
+                label=date_format(local, "j N Y"),
                 title=f"{session.group.title} — {session.title}",
                 url=session.get_absolute_url(),
             )

@@ -9,6 +9,7 @@ import pytest
 
 from networks.models import Membership
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, NetworkFactory, UserFactory
+from tests.helpers import ONLINE_URL
 from tests.real_services import celery_worker_process, real_worker, smtp_server  # noqa: F401 - fixtures
 
 # The browser tests drive Chromium from the test thread while live_server
@@ -189,4 +190,17 @@ def session(group):
 
     session = SessionFactory(group=group, title="Emplois francs : premiers retours")
     reminders_sync(session=session)
+    return session
+
+
+@pytest.fixture
+def invited(session, lead, alice, coordinator_a, django_capture_on_commit_callbacks):
+    """``session``, hybrid with an online link (``ONLINE_URL``), its group invited (alice and coordinator_a)."""
+    from workgroups import services
+    from workgroups.models import Session
+
+    Session.objects.filter(pk=session.pk).update(format=Session.Format.HYBRID, online_url=ONLINE_URL)
+    session.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_invite_group(session=session, by=lead)
     return session

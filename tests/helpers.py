@@ -1,6 +1,10 @@
 import re
+import time
 
 from django.core import mail
+
+# The online link of the sessions the `invited` fixture makes hybrid.
+ONLINE_URL = "https://visio.example/salle-42?pwd=secret"
 
 LINK_PATTERN = re.compile(r"https?://\S+/invitation/[^/\s]+/")
 
@@ -18,3 +22,13 @@ def path_of(url: str) -> str:
 
 def outbox_to(address: str):
     return [m for m in mail.outbox if address in m.to]
+
+
+def wait_until(condition, timeout=60, what="condition"):
+    """Poll ``condition`` until true: for work a worker process does meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not reached within {timeout} s")

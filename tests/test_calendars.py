@@ -12,22 +12,12 @@ from django.utils import timezone
 
 from networks.models import Membership
 from tests.factories import MembershipFactory, SessionFactory, UserFactory
+from tests.helpers import ONLINE_URL
 from workgroups import services
-from workgroups.models import CalendarFeed, Session, SessionInvitation
+from workgroups.models import CalendarFeed, SessionInvitation
 from workgroups.views.answers import feed_sessions
 
 PARIS = ZoneInfo("Europe/Paris")
-ONLINE_URL = "https://visio.example/salle-42"
-
-
-@pytest.fixture
-def invited(session, lead, alice, coordinator_a, django_capture_on_commit_callbacks):
-    """The session, hybrid with an online link, its group invited (alice and coordinator_a)."""
-    Session.objects.filter(pk=session.pk).update(format=Session.Format.HYBRID, online_url=ONLINE_URL)
-    session.refresh_from_db()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.session_invite_group(session=session, by=lead)
-    return session
 
 
 def _feed_url(user) -> str:

@@ -17,6 +17,7 @@ from networks import services as network_services
 from outbox.models import OutboxMessage
 from outbox.services import Email, emails_queue
 from outbox.tasks import send_outbox_batch, sweep_outbox
+from tests.helpers import wait_until
 from tests.real_services import start_worker
 
 pytestmark = pytest.mark.worker
@@ -32,15 +33,6 @@ def _queue(addresses, *, template="membership_added"):
                 for address in addresses
             ]
         )
-
-
-def _wait_until(condition, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def _settled():
@@ -79,12 +71,12 @@ def test_it_delivers_everything_once_after_an_smtp_outage_longer_than_any_retry_
     smtp_server.stop()
     try:
         _queue(addresses)
-        _wait_until(lambda: OutboxMessage.objects.filter(attempts=1, status=Status.QUEUED).count() == 20)
+        wait_until(lambda: OutboxMessage.objects.filter(attempts=1, status=Status.QUEUED).count() == 20)
         # Ten sweeps while the server is down: well past the six retries (25 minutes) of before.
         for attempt in range(2, 12):
             _time_passes()
             sweep_outbox.delay()
-            _wait_until(
+            wait_until(
                 lambda attempt=attempt: (
                     OutboxMessage.objects.filter(attempts=attempt, status=Status.QUEUED).count() == 20
                 ),
@@ -97,7 +89,7 @@ def test_it_delivers_everything_once_after_an_smtp_outage_longer_than_any_retry_
     _time_passes()
     sweep_outbox.delay()
     real_worker.wait_for_count(20)
-    _wait_until(_settled)
+    wait_until(_settled)
     assert Counter(m["To"] for m in real_worker.messages) == Counter(addresses)
     assert OutboxMessage.objects.filter(status=Status.SENT, attempts=12).count() == 20
 
@@ -117,7 +109,7 @@ def test_messages_committed_while_redis_is_unreachable_leave_once_it_is_back(rea
     sweep_outbox.delay()  # what beat does every minute
     delivered = real_worker.wait_for("sans-redis@ville.example")
     assert "Invitation à rejoindre le réseau Réseau Alpha" in delivered["Subject"]
-    _wait_until(_settled)
+    wait_until(_settled)
     message.refresh_from_db()
     assert message.status == Status.SENT
 
@@ -127,7 +119,7 @@ def test_one_address_refused_for_good_does_not_stop_the_others(real_worker, smtp
     smtp_server.handler.refused.add("personne17@ville.example")
     _queue(addresses)
     real_worker.wait_for_count(49)
-    _wait_until(_settled)
+    wait_until(_settled)
     assert len(real_worker.messages) == 49
     failed = OutboxMessage.objects.get(status=Status.FAILED)
     assert failed.to_email == "personne17@ville.example"
@@ -148,7 +140,7 @@ def test_one_address_refused_for_good_does_not_stop_the_others(real_worker, smtp
         reverse("admin:outbox_outboxmessage_changelist"), {"action": "send_again", "_selected_action": [failed.pk]}
     )
     real_worker.wait_for("personne17@ville.example")
-    _wait_until(_settled)
+    wait_until(_settled)
     failed.refresh_from_db()
     assert failed.status == Status.SENT
 
@@ -183,7 +175,7 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_repeats_at_most_its_batch
     _time_passes()
     sweep_outbox.delay()
     real_worker.wait_for_count(500, timeout=120)
-    _wait_until(_settled, timeout=120)
+    wait_until(_settled, timeout=120)
     received = Counter(m["To"] for m in real_worker.messages)
     assert set(received) == set(addresses)
     repeated = [address for address, times in received.items() if times > 1]
@@ -201,7 +193,7 @@ def test_the_same_batch_run_twice_sends_each_message_once(real_worker):
     send_outbox_batch.delay(ids)
     send_outbox_batch.delay(ids)
     real_worker.wait_for_count(5)
-    _wait_until(_settled)
+    wait_until(_settled)
     time.sleep(1)  # room for a wrongful second delivery to arrive
     assert sorted(m["To"] for m in real_worker.messages) == sorted(f"double{n}@ville.example" for n in range(5))
 
@@ -231,5 +223,5 @@ def test_the_periodic_sweep_records_its_run(real_worker):
 
     before = timezone.now()
     sweep_outbox.delay()
-    _wait_until(lambda: (SweepRun.last("outbox") or before) > before)
+    wait_until(lambda: (SweepRun.last("outbox") or before) > before)
     assert os.environ.get("CELERY_TASK_ALWAYS_EAGER") != "true"

@@ -14,22 +14,12 @@ from django.utils import timezone
 
 from networks.models import Membership
 from tests.factories import MembershipFactory, SessionFactory, UserFactory, WorkingGroupFactory
+from tests.helpers import ONLINE_URL
 from workgroups import services
 from workgroups.models import Session, SessionInvitation
 from workgroups.tokens import make_answer_token
 
 PARIS = ZoneInfo("Europe/Paris")
-ONLINE_URL = "https://visio.example/salle-42?pwd=secret"
-
-
-@pytest.fixture
-def invited(session, lead, alice, coordinator_a, django_capture_on_commit_callbacks):
-    """The session, hybrid with an online link, its group invited (alice and coordinator_a)."""
-    Session.objects.filter(pk=session.pk).update(format=Session.Format.HYBRID, online_url=ONLINE_URL)
-    session.refresh_from_db()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.session_invite_group(session=session, by=lead)
-    return session
 
 
 def _invitation(session, user) -> SessionInvitation:

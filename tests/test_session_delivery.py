@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from outbox.models import OutboxMessage
 from outbox.services import Email, emails_queue
+from tests.helpers import wait_until
 from workgroups import services
 from workgroups.models import Session, SessionInvitation, SessionReminder
 from workgroups.tasks import send_session_reminders
@@ -21,15 +22,6 @@ from workgroups.tasks import send_session_reminders
 pytestmark = pytest.mark.worker
 PARIS = ZoneInfo("Europe/Paris")
 LINK = "https://visio.example/seance-emploi"
-
-
-def _wait_until(condition, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def _settled():
@@ -90,7 +82,7 @@ def _invite_and_deliver(session, lead, catcher, invitees) -> dict[str, object]:
     """The lead's click, then every invitation delivered: the messages by recipient."""
     services.session_invite_group(session=session, by=lead)
     catcher.wait_for_count(len(invitees))
-    _wait_until(_settled, what="outbox settled")
+    wait_until(_settled, what="outbox settled")
     delivered = {message["To"]: message for message in catcher.messages}
     assert sorted(delivered) == invitees
     catcher.reset()
@@ -104,7 +96,7 @@ def test_inviting_a_group_delivers_each_invitee_a_calendar_invitation_of_their_o
     services.session_invite_group(session=hybrid_session, by=lead)
     assert time.monotonic() - started < 2  # the fan-out is the worker's job, not the request's
     real_worker.wait_for_count(len(invitees))
-    _wait_until(_settled, what="outbox settled")
+    wait_until(_settled, what="outbox settled")
 
     # Each invitee received one e-mail; the lead, not an invitee, none.
     assert sorted(message["To"] for message in real_worker.messages) == invitees
@@ -157,7 +149,7 @@ def test_moving_a_session_delivers_an_update_saying_what_changed(real_worker, hy
     )
     assert [change.field for change in changes] == ["starts_at", "ends_at"]
     real_worker.wait_for_count(len(invitees))
-    _wait_until(_settled, what="outbox settled")
+    wait_until(_settled, what="outbox settled")
 
     assert sorted(message["To"] for message in real_worker.messages) == invitees
     year = hybrid_session.starts_at.year
@@ -199,7 +191,7 @@ def test_cancelling_a_session_delivers_a_cancellation_and_keeps_the_session(
 
     services.session_cancel(session=hybrid_session, by=lead, reason="Salle indisponible")
     real_worker.wait_for_count(len(invitees))
-    _wait_until(_settled, what="outbox settled")
+    wait_until(_settled, what="outbox settled")
 
     assert sorted(message["To"] for message in real_worker.messages) == invitees
     year = hybrid_session.starts_at.year
@@ -244,7 +236,7 @@ def test_a_due_reminder_is_sent_once_by_the_periodic_task_to_those_who_have_not_
 
     send_session_reminders.delay()  # what beat does
     real_worker.wait_for_count(len(reminded))
-    _wait_until(_settled, what="outbox settled")
+    wait_until(_settled, what="outbox settled")
 
     assert sorted(message["To"] for message in real_worker.messages) == reminded
     year = hybrid_session.starts_at.year
@@ -275,7 +267,7 @@ def test_a_due_reminder_is_sent_once_by_the_periodic_task_to_those_who_have_not_
             [Email(to="temoin@ville.example", template="membership_added", context={"network": {"name": "X"}})]
         )
     real_worker.wait_for("temoin@ville.example")
-    _wait_until(_settled, what="outbox settled")
+    wait_until(_settled, what="outbox settled")
     assert [message["To"] for message in real_worker.messages] == ["temoin@ville.example"]
     assert OutboxMessage.objects.filter(kind="session_reminder").count() == len(reminded)
     week_before.refresh_from_db()
@@ -302,7 +294,7 @@ def test_a_reminder_due_after_the_start_is_skipped_not_sent(real_worker, group, 
     SessionReminder.objects.filter(session=session).update(due_at=past - timedelta(days=1))
 
     send_session_reminders.delay()
-    _wait_until(
+    wait_until(
         lambda: not SessionReminder.objects.filter(session=session, skipped_at__isnull=True).exists(),
         what="reminders skipped",
     )

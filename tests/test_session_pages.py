@@ -166,6 +166,7 @@ def test_reminder_offsets_are_read_in_days_and_hours():
     assert parse_reminder_offsets("7 j, 1 j") == [7 * 1440, 1440]
     assert parse_reminder_offsets("2 h") == [120]
     assert parse_reminder_offsets("3 jours et 4 heures") == [3 * 1440, 240]
+    assert parse_reminder_offsets("7 days, 1 d, 2 hours") == [7 * 1440, 1440, 120]  # in English too
     assert parse_reminder_offsets("") == []
 
 

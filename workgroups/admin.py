@@ -355,23 +355,34 @@ class SessionAdmin(admin.ModelAdmin):
                 ),
             )
             return None
-        rows = []
-        for session in queryset.select_related("group"):
+        sessions = list(queryset.select_related("group"))
+        for session in sessions:
             reached = set(services.group_invitees(session.group))
             already = set(SessionInvitation.objects.current().filter(session=session).values_list("user_id", flat=True))
-            rows.append(
-                (session, date_format(timezone.localtime(session.starts_at), "l j F Y, H:i"), len(reached - already))
-            )
-        return TemplateResponse(
+            session.to_invite = len(reached - already)
+        return self._confirmation(
             request,
             "admin/workgroups/session/invite_confirmation.html",
+            title=_("Envoyer les invitations"),
+            sessions=sessions,
+            action="invite_group",
+        )
+
+    def _confirmation(self, request, template, *, title, sessions, action, **context):
+        """The page that asks before an action that e-mails people."""
+        for session in sessions:
+            session.when = date_format(timezone.localtime(session.starts_at), "l j F Y, H:i")
+        return TemplateResponse(
+            request,
+            template,
             {
                 **self.admin_site.each_context(request),
-                "title": _("Envoyer les invitations"),
+                "title": title,
                 "opts": self.model._meta,
-                "sessions": rows,
+                "sessions": sessions,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "action": "invite_group",
+                "action": action,
+                **context,
             },
         )
 
@@ -416,22 +427,13 @@ class SessionAdmin(admin.ModelAdmin):
                 ),
             )
             return None
-        sessions = list(queryset.select_related("group"))
-        return TemplateResponse(
+        return self._confirmation(
             request,
             "admin/workgroups/session/cancel_confirmation.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Annuler des séances"),
-                "opts": self.model._meta,
-                "sessions": [
-                    (session, date_format(timezone.localtime(session.starts_at), "l j F Y, H:i"))
-                    for session in sessions
-                ],
-                "form": form,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "action": "cancel_sessions",
-            },
+            title=_("Annuler des séances"),
+            sessions=list(queryset.select_related("group")),
+            action="cancel_sessions",
+            form=form,
         )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import User
+from workgroups import services
 from workgroups.models import DEFAULT_REMINDER_OFFSETS, Session, SessionInvitation
 
 # The invitee's own answer, in the first person (the model's labels speak of other people, for leads).
@@ -54,10 +55,11 @@ class AnswerForm(forms.Form):
 
 # --- A lead's pages: sessions, agenda, invitations, attendance ---------------------
 
-_OFFSET_PART = re.compile(r"^(\d{1,4}(?:[.,]\d{1,2})?)\s*(j|jours?|h|heures?|min|minutes?)$", re.IGNORECASE)
-_OFFSET_UNITS = {"j": 24 * 60, "h": 60, "m": 1}
-# As the services check them (``services.reminder_offsets_check``): 30 minutes to 90 days.
-REMINDER_MIN_MINUTES, REMINDER_MAX_MINUTES = 30, 90 * 24 * 60
+# French units, and English ones for people who use the portal in English (d, days, hours).
+_OFFSET_PART = re.compile(
+    r"^(\d{1,4}(?:[.,]\d{1,2})?)\s*(j|jours?|d|days?|h|heures?|hours?|min|minutes?)$", re.IGNORECASE
+)
+_OFFSET_UNITS = {"j": 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
 REMINDER_RANGE_MESSAGE = _("Un rappel se place entre 30 minutes et 90 jours avant.")
 
 
@@ -76,7 +78,7 @@ def parse_reminder_offsets(text: str) -> list[int]:
                 code="invalid",
             )
         minutes = round(float(match.group(1).replace(",", ".")) * _OFFSET_UNITS[match.group(2)[0].lower()])
-        if not REMINDER_MIN_MINUTES <= minutes <= REMINDER_MAX_MINUTES:
+        if not services.REMINDER_MIN_MINUTES <= minutes <= services.REMINDER_MAX_MINUTES:
             raise forms.ValidationError(REMINDER_RANGE_MESSAGE, code="range")
         offsets.add(minutes)
     return sorted(offsets, reverse=True)

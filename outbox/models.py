@@ -34,11 +34,11 @@ class OutboxQuerySet(models.QuerySet):
         ).exclude(not_after__lte=now)
 
     def too_late(self, now=None):
-        """Unsent messages whose moment has passed."""
+        """Messages waiting to leave whose moment has passed. Failed ones keep
+        their state and reason: staff need to see the address that bounced."""
         now = now or timezone.now()
         return self.filter(
-            Q(status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.FAILED])
-            | Q(status=OutboxMessage.Status.SENDING, lease_expires_at__lte=now),
+            Q(status=OutboxMessage.Status.QUEUED) | Q(status=OutboxMessage.Status.SENDING, lease_expires_at__lte=now),
             not_after__lte=now,
         )
 

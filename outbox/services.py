@@ -132,7 +132,7 @@ def _row_for(email: Email) -> OutboxMessage:
 
 
 @transaction.atomic
-def emails_cancel_unsent(*, about, kind: str | None = None) -> int:
+def emails_cancel_unsent(*, about, kind: str | None = None, keep_kinds=()) -> int:
     """Cancel the e-mails about an object (or a queryset of objects) that have
     not left yet (an invitation renewed or revoked: its earlier link no longer
     works), failed ones included, so that nobody sends them again from the admin."""
@@ -145,6 +145,8 @@ def emails_cancel_unsent(*, about, kind: str | None = None) -> int:
     pending = mine.filter(status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.FAILED])
     if kind:
         pending = pending.filter(kind=kind)
+    if keep_kinds:
+        pending = pending.exclude(kind__in=list(keep_kinds))
     return pending.update(status=OutboxMessage.Status.CANCELLED, lease_expires_at=None)
 
 

@@ -357,3 +357,11 @@ def test_the_demo_loads_twice_without_duplicates(client):
     assert client.login(email="animation@anct.example", password=DEMO_PASSWORD)
     body = client.get(reverse("workgroups:group_detail", args=[upcoming.group.pk])).content.decode()
     assert "Programmer une séance" in body and upcoming.title in body
+
+
+def test_the_list_keeps_a_drafts_date_for_its_leads(client, alice, lead, group):
+
+    draft = SessionFactory(group=group, title="Séance encore en préparation")
+    day = date_format(timezone.localtime(draft.starts_at), "j F Y")
+    assert day not in _main(_page(client, alice, reverse("workgroups:group_list")))
+    assert day in _main(_page(client, lead, reverse("workgroups:group_list")))

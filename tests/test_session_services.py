@@ -353,3 +353,43 @@ def test_an_update_keeps_the_answer_given_in_the_calendar(session, lead, alice, 
         services.session_update(session=session, by=lead, place="Salle du conseil")
     [message] = [m for m in mail.outbox if m.to == [alice.email]]
     assert _ics_of(message).events[0]["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"
+
+
+def test_someone_withdrawn_who_came_anyway_stays_recorded_as_present(session, lead, alice):
+    invitation = services.session_invite_person(session=session, by=lead, user=alice)
+    services.session_invitation_withdraw(invitation=invitation, by=lead)
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(hours=3), ends_at=timezone.now() - timedelta(hours=1)
+    )
+    services.attendance_record(session=session, by=lead, present_ids=[], walk_ins=[alice])
+    invitation.refresh_from_db()
+    assert (invitation.source, invitation.attended, invitation.withdrawn_at) == ("walk_in", True, None)
+    # Saved again with her ticked, as the attendance page lists her now.
+    services.attendance_record(session=session, by=lead, present_ids=[invitation.pk])
+    invitation.refresh_from_db()
+    assert invitation.attended is True
+
+
+def test_moving_a_session_earlier_moves_the_deadline_of_what_still_waits(session, lead, alice):
+    services.session_invite_person(session=session, by=lead, user=alice)
+    new_start = session.starts_at - timedelta(days=8)
+    services.session_update(session=session, by=lead, starts_at=new_start, ends_at=new_start + timedelta(hours=2))
+    assert set(OutboxMessage.objects.values_list("not_after", flat=True)) == {new_start}
+
+
+def test_a_bounced_invitation_keeps_its_reason_after_the_start(session, lead, alice):
+    from outbox.delivery import expire_too_late
+
+    services.session_invite_person(session=session, by=lead, user=alice)
+    OutboxMessage.objects.update(status=OutboxMessage.Status.FAILED, last_error="550 5.1.1 mailbox unknown")
+    expire_too_late(now=session.starts_at + timedelta(minutes=1))
+    assert OutboxMessage.objects.get().last_error == "550 5.1.1 mailbox unknown"
+
+
+def test_cancelling_lets_a_waiting_withdrawal_leave(session, lead, alice, coordinator_a):
+    invitation = services.session_invite_person(session=session, by=lead, user=alice)
+    OutboxMessage.objects.update(status=OutboxMessage.Status.SENT)
+    services.session_invitation_withdraw(invitation=invitation, by=lead)
+    services.session_cancel(session=session, by=lead)
+    withdrawal = OutboxMessage.objects.get(kind="session_withdrawal")
+    assert withdrawal.status == OutboxMessage.Status.QUEUED

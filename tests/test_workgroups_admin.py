@@ -278,22 +278,26 @@ def test_the_invite_action_asks_then_invites_the_group(
 
 
 def test_the_reminder_action_reminds_now(agent_client, invited, alice, django_capture_on_commit_callbacks):
+    page = _action(agent_client, "remind_now", invited).content.decode()
+    # A confirmation first, saying how many people it reaches: nothing sent yet.
+    assert "Oui, envoyer le rappel" in page and "1 personne à qui rappeler la séance" in page
+    assert mail.outbox == []
     with django_capture_on_commit_callbacks(execute=True):
-        response = _action(agent_client, "remind_now", invited)
+        response = _action(agent_client, "remind_now", invited, confirm="yes")
     assert "1 rappel envoyé" in response.content.decode()
     assert [m.to for m in mail.outbox] == [[alice.email]]
 
 
 def test_a_reminder_that_sends_nothing_says_why(agent_client, invited, alice, django_capture_on_commit_callbacks):
     nobody = SessionFactory(group=invited.group, title="Séance sans invité")
-    body = _action(agent_client, "remind_now", nobody).content.decode()
+    body = _action(agent_client, "remind_now", nobody, confirm="yes").content.decode()
     assert "aucun rappel envoyé, car personne n&#x27;est invité à cette séance." in body
     with django_capture_on_commit_callbacks(execute=True):
-        _action(agent_client, "remind_now", invited)
-    body = _action(agent_client, "remind_now", invited).content.decode()
+        _action(agent_client, "remind_now", invited, confirm="yes")
+    body = _action(agent_client, "remind_now", invited, confirm="yes").content.decode()
     assert "car un rappel vient de partir (un seul par minute)" in body
     SessionInvitation.objects.filter(session=invited).update(answer="declined")
-    body = _action(agent_client, "remind_now", invited).content.decode()
+    body = _action(agent_client, "remind_now", invited, confirm="yes").content.decode()
     assert "car toutes les personnes invitées ont décliné." in body
 
 
@@ -319,7 +323,7 @@ def test_reminders_and_labels_read_in_french(agent_client, session):
 def test_the_reminder_action_explains_a_refusal(agent_client, session):
     session.status = Session.Status.CANCELLED
     session.save()
-    response = _action(agent_client, "remind_now", session)
+    response = _action(agent_client, "remind_now", session, confirm="yes")
     assert "On ne rappelle qu&#x27;une séance programmée" in response.content.decode()
 
 

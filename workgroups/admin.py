@@ -388,6 +388,17 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Envoyer un rappel maintenant"), permissions=["change"])
     def remind_now(self, request, queryset):
+        if "confirm" not in request.POST:
+            sessions = list(queryset.select_related("group"))
+            for session in sessions:
+                session.to_remind = SessionInvitation.objects.standing().not_declined().filter(session=session).count()
+            return self._confirmation(
+                request,
+                "admin/workgroups/session/remind_confirmation.html",
+                title=_("Envoyer un rappel maintenant"),
+                sessions=sessions,
+                action="remind_now",
+            )
         for session in queryset:
             try:
                 count = services.reminder_send_now(session=session, by=request.user)

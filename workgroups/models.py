@@ -163,7 +163,8 @@ class SessionQuerySet(models.QuerySet):
         if user.is_staff:
             return self
         leads = WorkingGroup.leads.through.objects.filter(workinggroup=OuterRef("group"), user=user.pk)
-        return self.filter(Q(invitations_sent_at__isnull=False) | Exists(leads))
+        # A session held with walk-ins only was never announced, yet it took place.
+        return self.filter(Q(invitations_sent_at__isnull=False) | Q(status=Session.Status.HELD) | Exists(leads))
 
     def with_answer_counts(self):
         current = Q(invitations__withdrawn_at__isnull=True, invitations__source__in=SessionInvitation.INVITED_SOURCES)

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -174,6 +175,14 @@ def session_update(*, session: Session, by: User, **values) -> list[Change]:
     session.save()
     if moved or "reminder_offsets" in values:
         reminders_sync(session=session)
+    if moved:
+        # What still waits must not leave after the new start (nor be held back by the old one).
+        OutboxMessage.objects.filter(
+            about_type=ContentType.objects.get_for_model(SessionInvitation),
+            about_id__in=SessionInvitation.objects.filter(session=session).values("pk"),
+            kind__in=["session_invitation", "session_update", "session_reminder"],
+            status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.FAILED],
+        ).update(not_after=session.starts_at)
     if changes and session.invitations_sent_at:
         notifications.session_update_emails_queue(
             session=session, invitations=_current_invitations(session), changes=changes
@@ -200,7 +209,8 @@ def session_cancel(*, session: Session, by: User, reason: str = "") -> Session:
         skipped_at=timezone.now()
     )
     invitations = _current_invitations(session)
-    emails_cancel_unsent(about=SessionInvitation.objects.filter(session=session))
+    # A withdrawal still waiting goes on: it is what takes the session out of that person's calendar.
+    emails_cancel_unsent(about=SessionInvitation.objects.filter(session=session), keep_kinds=["session_withdrawal"])
     if session.invitations_sent_at:
         notifications.session_cancellation_emails_queue(session=session, invitations=invitations)
     return session
@@ -257,8 +267,8 @@ def reminders_sync(*, session: Session) -> None:
         if row is None:
             SessionReminder.objects.create(session=session, offset_minutes=offset, due_at=due_at)
         elif row.sent_at is None:
-            row.due_at, row.skipped_at = due_at, None
-            row.save(update_fields=["due_at", "skipped_at"])
+            # Conditional: the reminder task may have sent this row meanwhile; a sent row stays sent.
+            SessionReminder.objects.filter(pk=row.pk, sent_at__isnull=True).update(due_at=due_at, skipped_at=None)
 
 
 def reminders_send_due(*, now=None, limit: int = 200) -> int:
@@ -611,7 +621,15 @@ def attendance_record(*, session: Session, by: User, present_ids, walk_ins=(), m
             user=user,
             defaults={"source": SessionInvitation.Source.WALK_IN, "network": _network_of(user), "attended": True},
         )
-        if not created and not invitation.attended:
+        if not created and invitation.withdrawn_at is not None:
+            # Withdrawn, yet came: recorded as having come uninvited, so the attendance list shows them.
+            invitation.source, invitation.withdrawn_at, invitation.attended = (
+                SessionInvitation.Source.WALK_IN,
+                None,
+                True,
+            )
+            invitation.save(update_fields=["source", "withdrawn_at", "attended"])
+        elif not created and not invitation.attended:
             invitation.attended = True
             invitation.save(update_fields=["attended"])
     if mark_held and session.status != Session.Status.HELD:

@@ -31,6 +31,15 @@ def group_list(request):
             "sessions__starts_at",
             filter=Q(sessions__starts_at__gte=now, sessions__status=Session.Status.SCHEDULED),
         ),
+        # A draft's date is for its leads and staff only.
+        next_announced_at=Min(
+            "sessions__starts_at",
+            filter=Q(
+                sessions__starts_at__gte=now,
+                sessions__status=Session.Status.SCHEDULED,
+                sessions__invitations_sent_at__isnull=False,
+            ),
+        ),
     ).order_by("-is_plenary", "title")  # aggregate queries leave Meta.ordering out
     mine = set(WorkingGroup.objects.of_person(user).values_list("pk", flat=True))
     led = set(WorkingGroup.objects.led_by(user).values_list("pk", flat=True))
@@ -39,6 +48,8 @@ def group_list(request):
     for group in groups:
         group.is_mine = group.pk in mine
         group.is_led = group.pk in led
+        if not (user.is_staff or group.is_led):
+            group.next_session_at = group.next_announced_at
         if group.is_plenary:
             group.network_count = active_networks
         rows.append(group)

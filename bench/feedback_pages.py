@@ -29,19 +29,10 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import prepare_database  # noqa: E402 - after the path is set
+
 TARGETS_MS = {"synthesis": 300, "default": 150}
 MIN_FRACTION = 0.10
-
-
-def prepare_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def generate(feedback_count: int, seed: int = 60) -> dict:

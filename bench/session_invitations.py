@@ -1,7 +1,7 @@
 """Inviting a session of 1,000 people, against Django's bare send of as many.
 
 In one run, on the same loopback SMTP server (aiosmtpd in a process of its
-own, counting what it accepts and discarding it):
+own, counting what it accepts and discarding it; see ``bench/harness.py``):
 
 1. the lead's click: ``workgroups.services.session_invite_group`` called as
    the view calls it, for a session whose group gathers 1,000 active members
@@ -25,54 +25,24 @@ lead's request time.
 
     .venv/bin/python bench/session_invitations.py [--people 1000] [--concurrency cores+1]
 
-Needs PostgreSQL (BENCH_DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/concertation_bench, dropped and created
-again) and Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/8, flushed).
+Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL: see
+``bench/harness.py``); both are emptied first.
 """
 
 import argparse
-import multiprocessing
 import os
-import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.outbox_fanout import TARGET_RATIO, free_port, prepare_database, wait_for_port  # noqa: E402
+from bench import harness
 
 TARGET_REQUEST_SECONDS = 1.0
 NETWORKS = 5
 WARM_UP_PEOPLE = 120
-
-
-class CountingSink:
-    """aiosmtpd handler: accepts and discards, counting messages and bytes."""
-
-    def __init__(self, count, size):
-        self.count, self.size = count, size
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.count.get_lock():
-            self.count.value += 1
-            self.size.value += len(envelope.original_content or envelope.content)
-        return "250 Message accepted for delivery"
-
-
-def serve_smtp(port, count, size) -> None:
-    """The SMTP server's process."""
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(CountingSink(count, size), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        controller.stop()
 
 
 def main() -> None:
@@ -82,34 +52,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=(os.cpu_count() or 2) + 1)
     args = parser.parse_args()
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concertation_bench")
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
-    smtp_port = free_port()
+    smtp_port = harness.free_port()
     queue = f"bench-sessions-{os.getpid()}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "concertation.settings",
-        "DEBUG": "false",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_port),
-        "PORTAL_BASE_URL": "https://concertation.example",
-    }
-    os.environ.update(env)
-    prepare_database(database_url)
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
-
+    env = harness.build_env(queue=queue, smtp_port=smtp_port, PORTAL_BASE_URL="https://concertation.example")
+    harness.use_env(env)
     # The SMTP server's process starts before Django: nothing of it is inherited.
-    spawn = multiprocessing.get_context("spawn")
-    accepted, accepted_bytes = spawn.Value("l", 0), spawn.Value("q", 0)
-    smtp = spawn.Process(target=serve_smtp, args=(smtp_port, accepted, accepted_bytes), daemon=True)
-    smtp.start()
+    smtp, accepted = harness.start_smtp(smtp_port)
 
     import django
 
@@ -122,54 +70,18 @@ def main() -> None:
     from workgroups import services
 
     call_command("migrate", verbosity=0)
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "concertation",
-            "worker",
-            "--pool=prefork",
-            f"--concurrency={args.concurrency}",
-            "--loglevel=WARNING",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-
-    def reset_counter() -> None:
-        with accepted.get_lock():
-            accepted.value, accepted_bytes.value = 0, 0
-
-    def wait_accepted(count: int, started: float) -> float:
-        """Seconds from ``started`` to the SMTP server's ``count``-th acceptance."""
-        while accepted.value < count:
-            if time.perf_counter() - started > 600:
-                raise SystemExit(f"{accepted.value} of {count} e-mails accepted within 600 s")
-            time.sleep(0.01)
-        return time.perf_counter() - started
+    worker = harness.start_worker(env, queue=queue, concurrency=args.concurrency)
 
     def invite(session, lead, people: int) -> tuple[float, float]:
         """The lead's click: (request seconds, seconds to the last e-mail accepted)."""
-        reset_counter()
+        accepted.reset()
         started = time.perf_counter()
         services.session_invite_group(session=session, by=lead)
         request = time.perf_counter() - started
-        return request, wait_accepted(people, started)
+        return request, accepted.seconds_to(people, started)
 
     try:
-        wait_for_port(smtp_port)
-        from concertation.celery import app
-
-        deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=1):
-            if time.monotonic() > deadline:
-                raise SystemExit("the Celery worker did not answer")
+        harness.wait_ready(smtp_port)
 
         lead, warm_up, session = _sessions(args.people)
 
@@ -177,7 +89,7 @@ def main() -> None:
 
         # 1. The lead's click, to the last invitation accepted by the SMTP server.
         request, portal = invite(session, lead, args.people)
-        portal_bytes = accepted_bytes.value
+        portal_bytes = accepted.bytes
         _wait_all_marked_sent(args.people)
 
         # 2. The bare send of the same e-mails, from this process, over one connection.
@@ -185,18 +97,15 @@ def main() -> None:
             OutboxMessage.objects.filter(kind="session_invitation", to_email__startswith="personne").order_by("pk")
         )
         assert len(rows) == args.people
-        reset_counter()
+        accepted.reset()
         started = time.perf_counter()
         connection = get_connection()
         # The outbox's own MIME building (text, HTML, calendar part): the same bytes on the wire.
         assert connection.send_messages([as_email_message(row, connection) for row in rows]) == args.people
-        bare = wait_accepted(args.people, started)
-        bare_bytes = accepted_bytes.value
+        bare = accepted.seconds_to(args.people, started)
+        bare_bytes = accepted.bytes
     finally:
-        worker.terminate()
-        smtp.terminate()
-        worker.wait(timeout=30)
-        smtp.join(timeout=10)
+        harness.stop(worker, smtp)
 
     ratio = portal / bare
     ics = len(rows[0].attachments[0]["content"]) * 3 // 4
@@ -214,12 +123,12 @@ def main() -> None:
         f"  bare send, EmailMultiAlternatives + send_messages (send_mass_mail cannot carry HTML or attachments), "
         f"one connection: {bare:6.2f} s  ({args.people / bare:,.0f}/s, {bare_bytes / args.people / 1024:.1f} KiB each)"
     )
-    print(f"  ratio invitation / bare: {ratio:.2f} (target at most {TARGET_RATIO})")
+    print(f"  ratio invitation / bare: {ratio:.2f} (target at most {harness.TARGET_RATIO})")
     print(
         f"  lead's request (session_invite_group): {request * 1000:.0f} ms "
         f"(target under {TARGET_REQUEST_SECONDS:.0f} s)"
     )
-    sys.exit(0 if ratio <= TARGET_RATIO and request < TARGET_REQUEST_SECONDS else 1)
+    sys.exit(0 if ratio <= harness.TARGET_RATIO and request < TARGET_REQUEST_SECONDS else 1)
 
 
 def _sessions(people: int):
@@ -286,12 +195,10 @@ def _wait_all_marked_sent(people: int) -> None:
     """Accepted is not yet recorded: wait for the rows, so the baseline runs on a quiet machine."""
     from outbox.models import OutboxMessage
 
-    deadline = time.monotonic() + 60
-    sent = OutboxMessage.objects.filter(kind="session_invitation", status=OutboxMessage.Status.SENT)
-    while sent.filter(to_email__startswith="personne").count() < people:
-        if time.monotonic() > deadline:
-            raise SystemExit("the outbox rows were not all marked sent within 60 s")
-        time.sleep(0.05)
+    sent = OutboxMessage.objects.filter(
+        kind="session_invitation", status=OutboxMessage.Status.SENT, to_email__startswith="personne"
+    )
+    harness.wait_until(lambda: sent.count() >= people, timeout=60, what="the outbox rows all marked sent")
 
 
 if __name__ == "__main__":

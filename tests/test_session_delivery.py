@@ -22,6 +22,7 @@ from workgroups.tasks import send_session_reminders
 pytestmark = pytest.mark.worker
 PARIS = ZoneInfo("Europe/Paris")
 LINK = "https://visio.example/seance-emploi"
+WITNESS = "temoin@ville.example"
 
 
 def _settled():
@@ -78,15 +79,31 @@ def hybrid_session(group, lead, measure):
     )
 
 
+def _delivered(catcher, addresses) -> dict[str, object]:
+    """Waits for the outbox to deliver one e-mail to each of ``addresses`` (sorted), and nothing
+    else: the messages by recipient."""
+    catcher.wait_for_count(len(addresses))
+    wait_until(_settled, what="outbox settled")
+    assert sorted(message["To"] for message in catcher.messages) == addresses
+    return {message["To"]: message for message in catcher.messages}
+
+
 def _invite_and_deliver(session, lead, catcher, invitees) -> dict[str, object]:
     """The lead's click, then every invitation delivered: the messages by recipient."""
     services.session_invite_group(session=session, by=lead)
-    catcher.wait_for_count(len(invitees))
-    wait_until(_settled, what="outbox settled")
-    delivered = {message["To"]: message for message in catcher.messages}
-    assert sorted(delivered) == invitees
+    delivered = _delivered(catcher, invitees)
     catcher.reset()
     return delivered
+
+
+def _only_the_witness_arrives(catcher) -> None:
+    """Queues a witness e-mail after the task under test and waits for it: the worker (one process,
+    tasks in order) has finished that task by then. Only the witness has arrived."""
+    with transaction.atomic():
+        emails_queue([Email(to=WITNESS, template="membership_added", context={"network": {"name": "X"}})])
+    catcher.wait_for(WITNESS)
+    wait_until(_settled, what="outbox settled")
+    assert [message["To"] for message in catcher.messages] == [WITNESS]
 
 
 def test_inviting_a_group_delivers_each_invitee_a_calendar_invitation_of_their_own(
@@ -95,16 +112,13 @@ def test_inviting_a_group_delivers_each_invitee_a_calendar_invitation_of_their_o
     started = time.monotonic()
     services.session_invite_group(session=hybrid_session, by=lead)
     assert time.monotonic() - started < 2  # the fan-out is the worker's job, not the request's
-    real_worker.wait_for_count(len(invitees))
-    wait_until(_settled, what="outbox settled")
 
     # Each invitee received one e-mail; the lead, not an invitee, none.
-    assert sorted(message["To"] for message in real_worker.messages) == invitees
+    delivered = _delivered(real_worker, invitees)
     assert real_worker.delivered_to(lead.email) == []
     assert SessionInvitation.objects.filter(session=hybrid_session).count() == len(invitees)
     year = hybrid_session.starts_at.year
-    for address in invitees:
-        [message] = real_worker.delivered_to(address)
+    for address, message in delivered.items():
         assert _subject(message) == f"[Concertation] Invitation : Emplois francs : premiers retours, le 10 mars {year}"
         text = _text(message)
         assert "Vous êtes invité(e) à la séance « Emplois francs : premiers retours »" in text
@@ -148,13 +162,9 @@ def test_moving_a_session_delivers_an_update_saying_what_changed(real_worker, hy
         session=hybrid_session, by=lead, starts_at=_march(31, 14), ends_at=_march(31, 16, 30)
     )
     assert [change.field for change in changes] == ["starts_at", "ends_at"]
-    real_worker.wait_for_count(len(invitees))
-    wait_until(_settled, what="outbox settled")
 
-    assert sorted(message["To"] for message in real_worker.messages) == invitees
     year = hybrid_session.starts_at.year
-    for address in invitees:
-        [message] = real_worker.delivered_to(address)
+    for address, message in _delivered(real_worker, invitees).items():
         assert (
             _subject(message)
             == f"[Concertation] Séance modifiée : Emplois francs : premiers retours, le 31 mars {year}"
@@ -190,13 +200,9 @@ def test_cancelling_a_session_delivers_a_cancellation_and_keeps_the_session(
     first_sequence = _calendar(next(iter(invitations.values())))[0].events[0]["SEQUENCE"]
 
     services.session_cancel(session=hybrid_session, by=lead, reason="Salle indisponible")
-    real_worker.wait_for_count(len(invitees))
-    wait_until(_settled, what="outbox settled")
 
-    assert sorted(message["To"] for message in real_worker.messages) == invitees
     year = hybrid_session.starts_at.year
-    for address in invitees:
-        [message] = real_worker.delivered_to(address)
+    for address, message in _delivered(real_worker, invitees).items():
         assert (
             _subject(message) == f"[Concertation] Séance annulée : Emplois francs : premiers retours, le 10 mars {year}"
         )
@@ -235,13 +241,9 @@ def test_a_due_reminder_is_sent_once_by_the_periodic_task_to_those_who_have_not_
     reminded = [address for address in invitees if address != bob.email]
 
     send_session_reminders.delay()  # what beat does
-    real_worker.wait_for_count(len(reminded))
-    wait_until(_settled, what="outbox settled")
 
-    assert sorted(message["To"] for message in real_worker.messages) == reminded
     year = hybrid_session.starts_at.year
-    for address in reminded:
-        [message] = real_worker.delivered_to(address)
+    for address, message in _delivered(real_worker, reminded).items():
         assert (
             _subject(message) == f"[Concertation] Rappel : Emplois francs : premiers retours, le 10 mars {year} à 09:30"
         )
@@ -258,17 +260,10 @@ def test_a_due_reminder_is_sent_once_by_the_periodic_task_to_those_who_have_not_
     # The other reminder is not due yet.
     assert SessionReminder.objects.get(session=hybrid_session, offset_minutes=24 * 60).sent_at is None
 
-    # Beat runs again: nothing leaves twice. A witness e-mail queued after the
-    # second run (one worker process, tasks in order) says it has finished.
+    # Beat runs again: nothing leaves twice.
     real_worker.reset()
     send_session_reminders.delay()
-    with transaction.atomic():
-        emails_queue(
-            [Email(to="temoin@ville.example", template="membership_added", context={"network": {"name": "X"}})]
-        )
-    real_worker.wait_for("temoin@ville.example")
-    wait_until(_settled, what="outbox settled")
-    assert [message["To"] for message in real_worker.messages] == ["temoin@ville.example"]
+    _only_the_witness_arrives(real_worker)
     assert OutboxMessage.objects.filter(kind="session_reminder").count() == len(reminded)
     week_before.refresh_from_db()
     assert week_before.sent_at == sent_at
@@ -298,10 +293,5 @@ def test_a_reminder_due_after_the_start_is_skipped_not_sent(real_worker, group, 
         lambda: not SessionReminder.objects.filter(session=session, skipped_at__isnull=True).exists(),
         what="reminders skipped",
     )
-    with transaction.atomic():
-        emails_queue(
-            [Email(to="temoin@ville.example", template="membership_added", context={"network": {"name": "X"}})]
-        )
-    real_worker.wait_for("temoin@ville.example")
-    assert [message["To"] for message in real_worker.messages] == ["temoin@ville.example"]
+    _only_the_witness_arrives(real_worker)
     assert not SessionReminder.objects.filter(session=session, sent_at__isnull=False).exists()

@@ -139,9 +139,8 @@ def session_detail(request, pk):
     # Before its invitations leave, a session is its leads' draft.
     if session.invitations_sent_at is None and not Session.objects.filter(pk=session.pk).announced_to(user).exists():
         raise Http404
-    invitation = SessionInvitation.objects.filter(session=session, user=user).first()
-    if invitation is not None and not invitation.is_current:
-        invitation = None
+    # Only a standing invitation is answered here (withdrawn, or left the network: none).
+    invitation = SessionInvitation.objects.standing().filter(session=session, user=user).first()
     can_manage = user.has_perm("workgroups.manage_session", session)
     may_answer = invitation is not None and session.status == Session.Status.SCHEDULED and not session.has_started
     context = {

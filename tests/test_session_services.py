@@ -393,3 +393,22 @@ def test_cancelling_lets_a_waiting_withdrawal_leave(session, lead, alice, coordi
     services.session_cancel(session=session, by=lead)
     withdrawal = OutboxMessage.objects.get(kind="session_withdrawal")
     assert withdrawal.status == OutboxMessage.Status.QUEUED
+
+
+def test_the_command_sends_what_beat_would(session, lead, alice, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    SessionReminder.objects.filter(session=session, offset_minutes=7 * 24 * 60).update(
+        due_at=timezone.now() - timedelta(minutes=1)
+    )
+    Session.objects.filter(pk=session.pk).update(invitations_sent_at=timezone.now() - timedelta(days=1))
+    mail.outbox.clear()
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_session_reminders", stdout=out)
+    assert "1 rappel(s) de séance" in out.getvalue()
+    [reminder] = mail.outbox
+    assert reminder.to == [alice.email] and "Rappel" in reminder.subject

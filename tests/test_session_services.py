@@ -412,3 +412,29 @@ def test_the_command_sends_what_beat_would(session, lead, alice, django_capture_
     assert "1 rappel(s) de séance" in out.getvalue()
     [reminder] = mail.outbox
     assert reminder.to == [alice.email] and "Rappel" in reminder.subject
+
+
+def test_an_update_made_from_english_pages_is_written_in_french(
+    session, lead, alice, django_capture_on_commit_callbacks
+):
+    from django.utils import translation
+
+    _invite(session, lead, django_capture_on_commit_callbacks)
+    services.invitation_answer(invitation=SessionInvitation.objects.get(session=session, user=alice), answer="accepted")
+    mail.outbox.clear()
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        services.session_update(session=session, by=lead, title="Emplois francs : bilan")
+    [message] = mail.outbox
+    assert "- Intitulé : Emplois francs : premiers retours → Emplois francs : bilan" in message.body
+    assert "Votre réponse actuelle : je participerai." in message.body
+    assert "Title" not in message.body
+
+
+def test_the_file_sent_to_someone_taken_off_says_cancelled(session, lead, alice, django_capture_on_commit_callbacks):
+    invitation = services.session_invite_person(session=session, by=lead, user=alice)
+    OutboxMessage.objects.update(status=OutboxMessage.Status.SENT)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_invitation_withdraw(invitation=invitation, by=lead)
+    event = _ics_of(mail.outbox[0]).events[0]
+    assert event["STATUS"] == "CANCELLED"

@@ -358,7 +358,8 @@ class SessionAdmin(admin.ModelAdmin):
         sessions = list(queryset.select_related("group"))
         for session in sessions:
             reached = set(services.group_invitees(session.group))
-            already = set(SessionInvitation.objects.current().filter(session=session).values_list("user_id", flat=True))
+            # Everyone with a row, withdrawn people included: the group's invitation leaves them be.
+            already = set(SessionInvitation.objects.filter(session=session).values_list("user_id", flat=True))
             session.to_invite = len(reached - already)
         return self._confirmation(
             request,

@@ -1,5 +1,6 @@
 """Sessions as calendar entries: e-mailed invitations, downloads and personal feeds."""
 
+from dataclasses import replace
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -58,6 +59,9 @@ def session_invitation_ics_files(session: Session, invitations, *, method: str, 
     reminder does not reset it in the person's calendar."""
     # A cancelling file removes the entry: it has no use for the link, which a withdrawn person must not get.
     event = session_event(session, with_link=method != ics.CANCEL, agenda=agenda)
+    if method == ics.CANCEL:
+        # Also for one person taken off a scheduled session: their copy is cancelled.
+        event = replace(event, cancelled=True)
     people = [
         ics.Person(email=i.user.email, name=i.user.get_full_name(), partstat=PARTSTAT[i.answer]) for i in invitations
     ]

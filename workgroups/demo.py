@@ -32,6 +32,8 @@ UPCOMING_TITLE = "Entreprises et quartiers : le PaQte un an après"
 def _at(days: int, hour: int, minute: int = 0) -> datetime:
     """A time ``days`` from today, at ``hour`` in Paris."""
     day = timezone.localdate() + timedelta(days=days)
+    while day.weekday() >= 5:  # meetings fall on working days
+        day += timedelta(days=1 if days >= 0 else -1)
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 

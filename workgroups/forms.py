@@ -117,7 +117,7 @@ class SessionForm(forms.Form):
     title = forms.CharField(label=_("Intitulé"), max_length=200)
     date = forms.DateField(
         label=_("Date"),
-        help_text=_("Heure de Paris. Format attendu : JJ/MM/AAAA."),
+        help_text=_("Format attendu : JJ/MM/AAAA."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": _("Indiquez la date de la séance."), "invalid": _("Cette date n'existe pas.")},
     )

@@ -11,11 +11,12 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -169,7 +170,9 @@ def session_update(*, session: Session, by: User, **values) -> list[Change]:
     )
     if "reminder_offsets" in values:
         session.reminder_offsets = reminder_offsets_check(values["reminder_offsets"])
-    changes = _changes(before, session)
+    with translation.override(settings.LANGUAGE_CODE):
+        # Written into French e-mails, whatever language the lead's pages are in.
+        changes = _changes(before, session)
     if changes and session.invitations_sent_at:
         session.sequence += 1
     session.save()

@@ -312,7 +312,8 @@ def session_invitations(request, pk):
 def _group_invitation_summary(session) -> dict:
     """Who inviting the group reaches now, leaving out people already invited."""
     invitees = services.group_invitees(session.group)
-    already = set(SessionInvitation.objects.current().filter(session=session).values_list("user_id", flat=True))
+    # Everyone with a row, withdrawn people included: the group's invitation leaves them be.
+    already = set(SessionInvitation.objects.filter(session=session).values_list("user_id", flat=True))
     by_network = Counter()
     people = []
     for user_pk, (user, network, source) in invitees.items():

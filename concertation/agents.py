@@ -12,9 +12,11 @@ from django.contrib.auth.models import Group, Permission
 
 _migration = importlib.import_module("concertation.migrations.0001_agents_group")
 _workgroups = importlib.import_module("concertation.migrations.0002_agents_workgroups")
+_minutes = importlib.import_module("concertation.migrations.0003_agents_minutes")
 
 AGENTS_GROUP = _migration.AGENTS_GROUP
-AGENT_PERMISSIONS = [*_migration.AGENT_PERMISSIONS, *_workgroups.WORKGROUP_PERMISSIONS]
+LATER_PERMISSIONS = [*_workgroups.WORKGROUP_PERMISSIONS, *_minutes.MINUTES_PERMISSIONS]
+AGENT_PERMISSIONS = [*_migration.AGENT_PERMISSIONS, *LATER_PERMISSIONS]
 
 
 def agents_group() -> Group:
@@ -26,7 +28,7 @@ def agents_group() -> Group:
         group.permissions.add(
             *Permission.objects.filter(
                 content_type__app_label="workgroups",
-                codename__in=[name.split(".", 1)[1] for name in _workgroups.WORKGROUP_PERMISSIONS],
+                codename__in=[name.split(".", 1)[1] for name in LATER_PERMISSIONS],
             )
         )
     return group

@@ -242,6 +242,8 @@ INVITATION_RESENDS_PER_HOUR = env_int("INVITATION_RESENDS_PER_HOUR", 10)
 # and never longer than this; the organiser written in calendar files.
 SESSION_ANSWER_LINK_MAX_AGE_DAYS = env_int("SESSION_ANSWER_LINK_MAX_AGE_DAYS", 365)
 SESSION_ORGANIZER_EMAIL = env_str("SESSION_ORGANIZER_EMAIL", "")
+# Published minutes: the PDF rides along in the e-mail up to this size (else the e-mail links to it).
+MINUTES_PDF_ATTACH_MAX_BYTES = env_int("MINUTES_PDF_ATTACH_MAX_BYTES", 2 * 1024 * 1024)
 
 # /healthz: the workers are asked at most this often (per web process), the
 # answer is kept meanwhile; beat is late when the outbox sweep (every 60 s)
@@ -350,6 +352,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The PDF renderer narrates every step at INFO: its warnings and errors are enough.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "weasyprint.progress", "fontTools")},
 }
 
 # Public-facing identity of the service, shown in the header, footer and legal pages.

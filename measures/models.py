@@ -125,6 +125,9 @@ class MeasureUpdate(models.Model):
     source = models.CharField(
         _("source"), max_length=300, blank=True, help_text=_("Par exemple : séance du groupe de travail du 12 mars.")
     )
+    source_url = models.CharField(_("lien vers la source"), max_length=300, blank=True)
+    # Entries another app writes (a decision of the minutes): one per key, updated by a correction.
+    source_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("auteur"),

@@ -71,6 +71,38 @@ def measure_change_status(
     return update
 
 
+@transaction.atomic
+def timeline_entry_record(
+    *, measure: Measure, source_key: str, text: str, source: str, source_url: str = "", happened_on: date
+) -> MeasureUpdate:
+    """The timeline entry another part of the portal keeps on a measure (a
+    decision of published minutes), one per ``source_key``: recorded again, it
+    is updated in place (and moved to ``measure`` if the link changed), never
+    duplicated. The measures' pages move on with it (signals)."""
+    entry = MeasureUpdate.objects.select_for_update().filter(source_key=source_key).first()
+    values = {
+        "measure": measure,
+        "kind": MeasureUpdate.Kind.DECISION,
+        "text": text[:TEXT_MAX_LENGTH],
+        "source": source[:300],
+        "source_url": source_url[:300],
+        "happened_on": happened_on,
+    }
+    if entry is None:
+        return MeasureUpdate.objects.create(source_key=source_key, **values)
+    for field, value in values.items():
+        setattr(entry, field, value)
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def timeline_entries_remove(*, source_keys) -> int:
+    """Take off the timeline the entries of sources that no longer concern a measure."""
+    deleted, _per_model = MeasureUpdate.objects.filter(source_key__in=list(source_keys)).delete()
+    return deleted
+
+
 _MEASURE_COLUMNS = {
     "programme": {"programme", "axe"},
     "number": {"numero", "numéro", "number", "n°"},

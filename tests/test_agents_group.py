@@ -89,7 +89,7 @@ def test_it_creates_the_group_in_its_migration_and_removes_it_on_the_way_back(ag
     executor.migrate([("concertation", None)])
     assert not Group.objects.filter(name=AGENTS_GROUP).exists()
     executor.loader.build_graph()
-    executor.migrate([("concertation", "0002_agents_workgroups")])
+    executor.migrate([("concertation", "0003_agents_minutes")])
     group = Group.objects.get(name=AGENTS_GROUP)
     assert group.permissions.count() == len(AGENT_PERMISSIONS)
 

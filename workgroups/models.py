@@ -71,6 +71,11 @@ class WorkingGroup(models.Model):
         help_text=_("Les séances de la plénière réunissent tous les réseaux actifs. Une seule plénière."),
     )
     is_active = models.BooleanField(_("actif"), default=True)
+    minutes_public = models.BooleanField(
+        _("comptes rendus publics"),
+        default=False,
+        help_text=_("Publiés, ils se lisent sans compte ; sinon, par les membres seulement."),
+    )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     objects = WorkingGroupQuerySet.as_manager()
@@ -459,3 +464,144 @@ class CalendarFeed(models.Model):
 
     def __str__(self):
         return str(self.user)
+
+
+# --- Minutes ---------------------------------------------------------------------
+
+MINUTES_MAX_LENGTH = 200_000
+
+
+class Minutes(models.Model):
+    """The minutes of a session: a draft the group's leads write, published as
+    frozen versions. ``revision`` counts the saves of the draft: a save made
+    from an older revision is refused, so two leads never overwrite each other."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="minutes")
+    body = models.TextField(_("texte"), blank=True, max_length=MINUTES_MAX_LENGTH)
+    revision = models.PositiveIntegerField(default=0, editable=False)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        verbose_name = _("compte rendu")
+        verbose_name_plural = _("comptes rendus")
+
+    def __str__(self):
+        return str(self.session)
+
+    def latest_version(self):
+        return self.versions.order_by("-number").first()
+
+
+class ActionItemQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=ActionItem.Status.OPEN)
+
+    def published(self):
+        """Items of minutes that have at least one published version."""
+        return self.filter(minutes__versions__isnull=False).distinct()
+
+    def owned_by(self, user):
+        """Items a person answers for: their own, and their networks' when they coordinate them."""
+        coordinated = Membership.objects.active().coordinators().filter(user=user).values("network")
+        return self.filter(Q(owner_user=user) | Q(owner_network__in=coordinated))
+
+
+class ActionItem(models.Model):
+    """A decision or an action item of the minutes. Its ``key`` stays the same
+    across versions: the entry it adds to a measure's timeline follows it."""
+
+    class Kind(models.TextChoices):
+        DECISION = "decision", _("Décision")
+        ACTION = "action", _("Action")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("En cours")
+        DONE = "done", _("Faite")
+        DROPPED = "dropped", _("Abandonnée")
+
+    minutes = models.ForeignKey(Minutes, on_delete=models.CASCADE, related_name="items")
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    position = models.PositiveSmallIntegerField(_("rang"), default=0)
+    kind = models.CharField(_("nature"), max_length=10, choices=Kind.choices, default=Kind.DECISION)
+    text = models.TextField(_("texte"), max_length=2000)
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("porté par (personne)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+    )
+    owner_network = models.ForeignKey(
+        Network,
+        verbose_name=_("porté par (réseau)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+    )
+    due_on = models.DateField(_("échéance"), null=True, blank=True)
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    measure = models.ForeignKey(
+        Measure,
+        verbose_name=_("mesure concernée"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+    )
+    done_at = models.DateTimeField(_("faite le"), null=True, blank=True)
+
+    objects = ActionItemQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("décision ou action")
+        verbose_name_plural = _("décisions et actions")
+        ordering = ["minutes", "position", "pk"]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class MinutesVersion(models.Model):
+    """A published version of the minutes, never changed afterwards (but for
+    its PDF, rendered once by Celery). A correction publishes the next one."""
+
+    class PdfStatus(models.TextChoices):
+        PENDING = "pending", _("En cours de fabrication")
+        READY = "ready", _("Prêt")
+        FAILED = "failed", _("Échec")
+
+    minutes = models.ForeignKey(Minutes, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    published_at = models.DateTimeField(_("publiée le"), default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("publiée par")
+    )
+    reason = models.CharField(_("motif de la correction"), max_length=300, blank=True)
+    body = models.TextField(_("texte (Markdown)"))
+    body_html = models.TextField(_("texte rendu"))
+    # What the version shows besides its text, frozen: title block, attendees by network, agenda, items.
+    snapshot = models.JSONField(default=dict)
+    pdf = models.FileField(_("PDF"), upload_to="minutes/", blank=True)
+    pdf_sha256 = models.CharField(_("empreinte SHA-256 du PDF"), max_length=64, blank=True)
+    pdf_status = models.CharField(_("état du PDF"), max_length=10, choices=PdfStatus.choices, default=PdfStatus.PENDING)
+    pdf_error = models.TextField(_("erreur du PDF"), blank=True)
+    pdf_attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+
+    class Meta:
+        verbose_name = _("version publiée")
+        verbose_name_plural = _("versions publiées")
+        ordering = ["minutes", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["minutes", "number"], name="minutesversion_minutes_number_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.minutes} — v{self.number}"
+
+    def get_absolute_url(self):
+        return reverse("workgroups:minutes_version", args=[self.minutes.session_id, self.number])

@@ -9,6 +9,7 @@ and reminders still waiting when the session starts are cancelled, never
 sent late (``not_after``).
 """
 
+from django.db.models import Q
 from django.urls import reverse
 
 from concertation.lib import ics
@@ -149,5 +150,42 @@ def session_withdrawal_email_queue(*, invitation: SessionInvitation, cause_key: 
                 method=ics.CANCEL,
                 cause=f"withdrawn:{cause_key[:12]}",
             )
+        )
+    )
+
+
+def minutes_published_emails_queue(*, version, pdf: bytes) -> int:
+    """Tell every standing invitee and every attendee of the session that its
+    minutes are published, with the PDF attached when it is small enough."""
+    from django.conf import settings
+
+    session = version.minutes.session
+    people = {
+        invitation.user_id: invitation.user
+        for invitation in SessionInvitation.objects.filter(session=session, user__is_active=True)
+        .filter(Q(pk__in=SessionInvitation.objects.standing().filter(session=session)) | Q(attended=True))
+        .select_related("user")
+    }
+    attach = len(pdf) <= settings.MINUTES_PDF_ATTACH_MAX_BYTES
+    link = absolute_url(reverse("workgroups:minutes_version", args=[session.pk, version.number]))
+    filename = f"compte-rendu-{session.starts_at:%Y-%m-%d}-v{version.number}.pdf"
+    return len(
+        emails_queue(
+            Email(
+                to=person.email,
+                template="minutes_published",
+                about=version,
+                once_key=f"minutes:{version.pk}:{person.pk}",
+                attachments=(Attachment(filename, "application/pdf", pdf),) if attach else (),
+                context={
+                    "person": person,
+                    "version": version,
+                    "session": session,
+                    "group": session.group,
+                    "link": link,
+                    "attached": attach,
+                },
+            )
+            for person in people.values()
         )
     )

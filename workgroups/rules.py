@@ -7,7 +7,7 @@ rules. Staff run groups in the admin and may do in the portal what a lead does.
 import rules
 
 from networks.rules import is_coordinator_of, is_signed_in, is_staff, reads_inside
-from workgroups.models import SessionInvitation, WorkingGroup
+from workgroups.models import ActionItem, MinutesVersion, SessionInvitation, WorkingGroup
 
 
 @rules.predicate
@@ -62,3 +62,31 @@ rules.add_perm("workgroups.answer_session", is_invited_to)
 # A network's coordinator names who attends the group's sessions for the network.
 rules.add_perm("workgroups.name_delegates", is_staff | is_coordinator_of)
 rules.add_perm("workgroups.read_attendance_by_network", is_staff)
+
+
+# --- Minutes ---------------------------------------------------------------------
+
+
+@rules.predicate
+def minutes_are_public(user, version):
+    return isinstance(version, MinutesVersion) and version.minutes.session.group.minutes_public
+
+
+@rules.predicate
+def owns_action_item(user, item):
+    if not (is_signed_in(user) and isinstance(item, ActionItem)):
+        return False
+    return item.owner_user_id == user.pk or bool(item.owner_network and is_coordinator_of(user, item.owner_network))
+
+
+@rules.predicate
+def leads_action_item_group(user, item):
+    return isinstance(item, ActionItem) and leads_group(user, item.minutes.session.group)
+
+
+# Drafts: the group's leads and staff only. Published versions: everyone when
+# the group publishes its minutes, else whoever reads the groups.
+rules.add_perm("workgroups.edit_minutes", manages_session)
+rules.add_perm("workgroups.read_minutes_version", minutes_are_public | reads_groups)
+rules.add_perm("workgroups.rerun_minutes_pdf", is_staff)
+rules.add_perm("workgroups.update_action_item", is_staff | owns_action_item | leads_action_item_group)

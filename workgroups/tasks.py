@@ -25,3 +25,15 @@ def resume_session_fan_outs() -> int:
     from workgroups.services import sessions_fan_out_resume
 
     return sessions_fan_out_resume()
+
+
+@shared_task(bind=True, max_retries=3)
+def render_minutes_pdf(self, version_id: int) -> str:
+    """Render a published version's PDF, then send it. A failed render is tried
+    again after a pause, a few times; the version then shows the failure."""
+    from workgroups.minutes_services import minutes_pdf_render
+
+    outcome = minutes_pdf_render(version_id=version_id)
+    if outcome.status == "pending" and outcome.error:
+        raise self.retry(countdown=30 * (self.request.retries + 1))
+    return outcome.status

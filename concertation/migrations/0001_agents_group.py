@@ -59,15 +59,19 @@ AGENT_PERMISSIONS = [
 ]
 
 
-def create_agents_group(apps, schema_editor):
-    """Create (or bring back to the list) the Agents group; runs twice without harm."""
-    using = schema_editor.connection.alias if schema_editor else "default"
-    # On a fresh database, permissions are only created after the last migration: make them now.
+def make_permissions(apps, using):
+    """On a fresh database, permissions are only created after the last migration: make them now."""
     for app_config in apps.get_app_configs():
         models_module = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0, using=using)
         app_config.models_module = models_module
+
+
+def create_agents_group(apps, schema_editor):
+    """Create (or bring back to this list) the Agents group; runs twice without harm."""
+    using = schema_editor.connection.alias if schema_editor else "default"
+    make_permissions(apps, using)
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -33,26 +33,36 @@ WORKGROUP_PERMISSIONS = [
 _first = import_module("concertation.migrations.0001_agents_group")
 
 
-def add_permissions(apps, schema_editor):
+def add_named_permissions(apps, schema_editor, names):
+    """Give the Agents group these permissions (made first if missing). Later migrations use it too."""
     using = schema_editor.connection.alias
-    _first.create_agents_group(apps, schema_editor)  # makes missing permissions, keeps the group
+    _first.make_permissions(apps, using)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     query = Q()
-    for name in WORKGROUP_PERMISSIONS:
+    for name in names:
         app_label, codename = name.split(".", 1)
         query |= Q(content_type__app_label=app_label, codename=codename)
     permissions = list(Permission.objects.using(using).filter(query))
-    if len(permissions) != len(WORKGROUP_PERMISSIONS):
-        raise RuntimeError("Permissions not found for the Agents group's working groups")
+    if len(permissions) != len(names):
+        raise RuntimeError(f"Permissions not found for the Agents group: {sorted(names)}")
     Group.objects.using(using).get(name=_first.AGENTS_GROUP).permissions.add(*permissions)
 
 
-def remove_permissions(apps, schema_editor):
+def remove_named_permissions(apps, schema_editor, names):
     Group = apps.get_model("auth", "Group")
     group = Group.objects.using(schema_editor.connection.alias).filter(name=_first.AGENTS_GROUP).first()
     if group:
-        group.permissions.remove(*group.permissions.filter(content_type__app_label="workgroups"))
+        codenames = [name.split(".", 1)[1] for name in names]
+        group.permissions.remove(*group.permissions.filter(content_type__app_label="workgroups", codename__in=codenames))
+
+
+def add_permissions(apps, schema_editor):
+    add_named_permissions(apps, schema_editor, WORKGROUP_PERMISSIONS)
+
+
+def remove_permissions(apps, schema_editor):
+    remove_named_permissions(apps, schema_editor, WORKGROUP_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

@@ -24,3 +24,18 @@ def full_date(value, arg=None):
     if arg and getattr(value, "day", None) == 1 and (get_language() or "fr").startswith("fr"):
         arg = _DAY.sub(r"1\\e\\r", arg)
     return date_filter(value, arg)
+
+
+@register.filter
+def parse_iso(value):
+    """A date or time stored as ISO text (a frozen snapshot) back into a value
+    the date filters take, in Paris time."""
+    from datetime import date, datetime
+
+    from django.utils import timezone
+
+    if not value:
+        return ""
+    if "T" in value:
+        return timezone.localtime(datetime.fromisoformat(value))
+    return date.fromisoformat(value)

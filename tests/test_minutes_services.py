@@ -1,0 +1,109 @@
+"""Minutes' use cases: drafting with conflicts, publication, the PDF, the loop back to the measures."""
+
+import hashlib
+import io
+from datetime import timedelta
+
+import pypdf
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from measures.models import MeasureUpdate
+from workgroups import minutes_services as services
+from workgroups.models import ActionItem, MinutesVersion, Session, SessionInvitation
+
+
+@pytest.fixture
+def held(session, alice):
+    """``session``, held two hours ago, alice invited and present."""
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(hours=3),
+        ends_at=timezone.now() - timedelta(hours=1),
+        status=Session.Status.HELD,
+        invitations_sent_at=timezone.now() - timedelta(days=5),
+    )
+    session.refresh_from_db()
+    SessionInvitation.objects.create(
+        session=session, user=alice, network=alice.memberships.get().network, source="network", attended=True
+    )
+    return session
+
+
+def _save(minutes, by, body="## Points\n\nLes **emplois francs** avancent.", items=None):
+    return services.minutes_save(minutes=minutes, by=by, body=body, items=items or [], revision=minutes.revision)
+
+
+def test_a_lead_drafts_and_a_second_save_from_an_old_revision_is_refused(held, lead):
+    minutes = services.minutes_for(held)
+    opened = minutes.revision
+    services.minutes_save(minutes=minutes, by=lead, body="Première version", items=[], revision=opened)
+    with pytest.raises(services.MinutesConflict) as conflict:
+        services.minutes_save(minutes=minutes, by=lead, body="Autre texte", items=[], revision=opened)
+    assert conflict.value.minutes.body == "Première version"
+
+
+def test_only_the_groups_leads_and_staff_draft(held, alice, other_group):
+    minutes = services.minutes_for(held)
+    for person in (alice, other_group.leads.get()):
+        with pytest.raises(PermissionDenied):
+            _save(minutes, person)
+
+
+def test_publishing_freezes_a_version_renders_its_pdf_and_sends_it(
+    held, lead, alice, measure, django_capture_on_commit_callbacks
+):
+    minutes = services.minutes_for(held)
+    _save(
+        minutes,
+        lead,
+        items=[{"kind": "decision", "text": "Étendre les emplois francs à tous les QPV", "measure": measure}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        version = services.minutes_publish(minutes=minutes, by=lead)
+    version.refresh_from_db()
+    assert version.number == 1 and version.pdf_status == MinutesVersion.PdfStatus.READY
+    content = version.pdf.read()
+    assert hashlib.sha256(content).hexdigest() == version.pdf_sha256
+    reader = pypdf.PdfReader(io.BytesIO(content))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "Étendre les emplois francs à tous les QPV" in text and "Alice Alpha" in text
+    assert reader.trailer["/Root"]["/Lang"] == "fr"
+    [message] = mail.outbox
+    assert message.to == [alice.email] and message.attachments[0].get_content_type() == "application/pdf"
+    [entry] = MeasureUpdate.objects.filter(measure=measure, kind="decision")
+    assert entry.text == "Étendre les emplois francs à tous les QPV" and "v1" in entry.source
+
+
+def test_a_correction_updates_the_timeline_entry_instead_of_adding_one(
+    held, lead, measure, django_capture_on_commit_callbacks
+):
+    minutes = services.minutes_for(held)
+    _save(minutes, lead, items=[{"kind": "decision", "text": "Décision A", "measure": measure}])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.minutes_publish(minutes=minutes, by=lead)
+    item = ActionItem.objects.get()
+    minutes.refresh_from_db()
+    _save(
+        minutes, lead, items=[{"pk": item.pk, "kind": "decision", "text": "Décision A, précisée", "measure": measure}]
+    )
+    with pytest.raises(ValidationError):
+        services.minutes_publish(minutes=minutes, by=lead)  # a correction says why
+    with django_capture_on_commit_callbacks(execute=True):
+        services.minutes_publish(minutes=minutes, by=lead, reason="Précision de la décision")
+    [entry] = MeasureUpdate.objects.filter(measure=measure, kind="decision")
+    assert entry.text == "Décision A, précisée" and "v2" in entry.source
+
+
+def test_a_cancelled_session_has_no_minutes_and_due_dates_follow_the_session(held, lead):
+    minutes = services.minutes_for(held)
+    with pytest.raises(ValidationError):
+        _save(
+            minutes,
+            lead,
+            items=[{"kind": "action", "text": "Trop tôt", "due_on": timezone.localdate() - timedelta(days=3)}],
+        )
+    Session.objects.filter(pk=held.pk).update(status=Session.Status.CANCELLED)
+    with pytest.raises(ValidationError):
+        _save(minutes, lead)

@@ -1,0 +1,298 @@
+"""Writes with side effects on minutes: drafting, publication, the PDF, the
+loop back to the measures, action items.
+
+Same rules as ``workgroups.services``: one function per use case, inside a
+transaction; e-mails through the outbox; the PDF rendered by a Celery task
+queued on commit (``workgroups.tasks.render_minutes_pdf``).
+"""
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from concertation.lib.emails import absolute_url
+from concertation.lib.markdown import render_markdown
+from concertation.lib.pdf import html_to_pdf
+from measures.services import timeline_entries_remove, timeline_entry_record
+from networks.models import User
+from workgroups import notifications
+from workgroups.models import MINUTES_MAX_LENGTH, ActionItem, Minutes, MinutesVersion, Session, SessionInvitation
+
+logger = logging.getLogger(__name__)
+
+# Rendering attempts before a version's PDF is marked failed (staff may run it again).
+PDF_MAX_ATTEMPTS = 3
+ITEM_FIELDS = ("kind", "text", "owner_user", "owner_network", "due_on", "status", "measure")
+
+
+def _require(user, perm, obj=None):
+    if not user.has_perm(perm, obj):
+        raise PermissionDenied
+
+
+class MinutesConflict(Exception):
+    """The draft was saved by someone else since the editor opened it. Holds
+    the draft as it is now, so the page can show both versions."""
+
+    def __init__(self, minutes: Minutes):
+        super().__init__("minutes changed meanwhile")
+        self.minutes = minutes
+
+
+def minutes_for(session: Session) -> Minutes:
+    minutes, _created = Minutes.objects.get_or_create(session=session)
+    return minutes
+
+
+def _check_writable(session: Session) -> None:
+    if session.status == Session.Status.CANCELLED:
+        raise ValidationError(_("Cette séance a été annulée : elle n'a pas de compte rendu."))
+    if not session.has_started:
+        raise ValidationError(_("Le compte rendu s'écrit une fois la séance commencée."))
+
+
+@transaction.atomic
+def minutes_save(*, minutes: Minutes, by: User, body: str, items: list[dict], revision: int) -> Minutes:
+    """Save the draft: its text and its decisions and action items (dicts with
+    ``pk`` for existing rows, then the ``ITEM_FIELDS``), in their order.
+
+    ``revision`` is the one the editor started from: if the draft moved on
+    since, nothing is written and ``MinutesConflict`` is raised."""
+    minutes = Minutes.objects.select_for_update().select_related("session__group").get(pk=minutes.pk)
+    _require(by, "workgroups.edit_minutes", minutes.session)
+    _check_writable(minutes.session)
+    if revision != minutes.revision:
+        raise MinutesConflict(minutes)
+    if len(body) > MINUTES_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "body": _("Le texte dépasse %(max)s caractères : découpez-le ou allégez-le.")
+                % {"max": MINUTES_MAX_LENGTH}
+            }
+        )
+    session_day = timezone.localdate(minutes.session.starts_at)
+    for values in items:
+        if values.get("due_on") and values["due_on"] < session_day:
+            raise ValidationError(_("Une échéance ne peut précéder la séance (%(day)s).") % {"day": session_day})
+    existing = {item.pk: item for item in minutes.items.all()}
+    kept = []
+    for position, values in enumerate(items, start=1):
+        item = existing.get(values.get("pk")) or ActionItem(minutes=minutes)
+        for field in ITEM_FIELDS:
+            if field in values:
+                setattr(item, field, values[field])
+        if item.status == ActionItem.Status.DONE and item.done_at is None:
+            item.done_at = timezone.now()
+        item.position = position
+        item.save()
+        kept.append(item.pk)
+    minutes.items.exclude(pk__in=kept).delete()
+    minutes.body = body
+    minutes.revision += 1
+    minutes.updated_by = by
+    minutes.save()
+    return minutes
+
+
+def _attendees_by_network(session: Session) -> list[dict]:
+    rows = (
+        SessionInvitation.objects.filter(session=session, attended=True)
+        .select_related("user", "network")
+        .order_by("network__name", "user__full_name", "user__email")
+    )
+    groups: dict[str, list[str]] = {}
+    for invitation in rows:
+        name = invitation.network.name if invitation.network else _("Administration et autres participants")
+        groups.setdefault(name, []).append(invitation.user.public_name)
+    return [{"network": network, "people": people} for network, people in groups.items()]
+
+
+def _snapshot(minutes: Minutes) -> dict:
+    """What a version shows besides its text, as it stood when published."""
+    session = minutes.session
+    with translation.override(settings.LANGUAGE_CODE):
+        items = [
+            {
+                "key": str(item.key),
+                "kind": item.kind,
+                "kind_label": str(item.get_kind_display()),
+                "text": item.text,
+                "owner": item.owner_user.public_name if item.owner_user else "",
+                "owner_network": item.owner_network.name if item.owner_network else "",
+                "due_on": item.due_on.isoformat() if item.due_on else "",
+                "status": item.status,
+                "status_label": str(item.get_status_display()),
+                "measure": {"pk": item.measure.pk, "number": item.measure.number, "title": item.measure.title}
+                if item.measure
+                else None,
+            }
+            for item in minutes.items.select_related("owner_user", "owner_network", "measure")
+        ]
+        return {
+            "group": session.group.title,
+            "session": session.title,
+            "starts_at": session.starts_at.isoformat(),
+            "ends_at": session.ends_at.isoformat(),
+            "format": str(session.get_format_display()),
+            "place": session.place,
+            "attendees": _attendees_by_network(session),
+            "agenda": [
+                {
+                    "title": item.title,
+                    "presenter": item.presenter,
+                    "measure": {"pk": item.measure.pk, "number": item.measure.number, "title": item.measure.title}
+                    if item.measure
+                    else None,
+                }
+                for item in session.agenda_items.select_related("measure")
+            ],
+            "items": items,
+        }
+
+
+@transaction.atomic
+def minutes_publish(*, minutes: Minutes, by: User, reason: str = "") -> MinutesVersion:
+    """Freeze the draft as the next version; its PDF is rendered by a task on
+    commit, which then sends it to the participants. Each decision or action
+    linked to a measure keeps one entry on that measure's timeline; a
+    correction updates it, or takes it off when the link is gone."""
+    minutes = Minutes.objects.select_for_update().select_related("session__group").get(pk=minutes.pk)
+    session = minutes.session
+    _require(by, "workgroups.edit_minutes", session)
+    _check_writable(session)
+    if not minutes.body.strip() and not minutes.items.exists():
+        raise ValidationError(_("Le compte rendu est vide : écrivez-le avant de le publier."))
+    previous = minutes.latest_version()
+    reason = reason.strip()
+    if previous is not None and not reason:
+        raise ValidationError({"reason": _("Dites en quelques mots ce que corrige cette nouvelle version.")})
+    version = MinutesVersion.objects.create(
+        minutes=minutes,
+        number=(previous.number + 1) if previous else 1,
+        published_by=by,
+        reason=reason[:300],
+        body=minutes.body,
+        body_html=render_markdown(minutes.body),
+        snapshot=_snapshot(minutes),
+    )
+    _timeline_follow(version, previous)
+    transaction.on_commit(lambda: _publish_render(version.pk))
+    return version
+
+
+def _timeline_follow(version: MinutesVersion, previous: MinutesVersion | None) -> None:
+    session = version.minutes.session
+    url = absolute_url(reverse("workgroups:minutes_version", args=[session.pk, version.number]))
+    with translation.override(settings.LANGUAGE_CODE):
+        source = _("Séance « %(session)s » du %(day)s (%(group)s), compte rendu v%(number)s") % {
+            "session": session.title,
+            "day": timezone.localtime(session.starts_at).strftime("%d/%m/%Y"),
+            "group": session.group.title,
+            "number": version.number,
+        }
+    linked = set()
+    for item in version.minutes.items.select_related("measure").filter(measure__isnull=False):
+        key = f"minutes-item:{item.key}"
+        linked.add(key)
+        timeline_entry_record(
+            measure=item.measure,
+            source_key=key,
+            text=item.text,
+            source=source,
+            source_url=url,
+            happened_on=timezone.localdate(session.starts_at),
+        )
+    if previous is not None:
+        before = {f"minutes-item:{item['key']}" for item in previous.snapshot.get("items", []) if item["measure"]}
+        timeline_entries_remove(source_keys=before - linked)
+
+
+def _publish_render(version_id: int) -> None:
+    from workgroups.tasks import render_minutes_pdf
+
+    try:
+        render_minutes_pdf.delay(version_id)
+    except Exception as exc:  # noqa: BLE001 - broker down: the version waits, staff or beat run it again
+        logger.warning("minutes: PDF of version %s left pending: %s", version_id, exc)
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    status: str
+    error: str = ""
+
+
+def minutes_pdf_html(version: MinutesVersion) -> str:
+    """The HTML the PDF is made of (also what the benchmark renders)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string("workgroups/minutes_pdf.html", {"version": version, "data": version.snapshot})
+
+
+def minutes_pdf_render(*, version_id: int) -> RenderOutcome:
+    """The task's work: render the version's PDF once, store it with its
+    SHA-256, then send it to the participants. Safe to run twice: a version
+    whose PDF is ready is left alone. A failure is recorded; the task retries
+    it, and after ``PDF_MAX_ATTEMPTS`` the version is marked failed."""
+    with transaction.atomic():
+        version = (
+            MinutesVersion.objects.select_for_update(of=("self",))
+            .select_related("minutes__session__group")
+            .filter(pk=version_id)
+            .first()
+        )
+        if version is None or version.pdf_status == MinutesVersion.PdfStatus.READY:
+            return RenderOutcome(status="ready")
+        version.pdf_attempts += 1
+        try:
+            pdf = html_to_pdf(minutes_pdf_html(version))
+        except Exception as exc:  # noqa: BLE001 - the reason is kept for the lead and staff
+            version.pdf_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if version.pdf_attempts >= PDF_MAX_ATTEMPTS:
+                version.pdf_status = MinutesVersion.PdfStatus.FAILED
+            version.save(update_fields=["pdf_attempts", "pdf_error", "pdf_status"])
+            logger.warning("minutes: PDF of version %s failed (attempt %s): %s", version_id, version.pdf_attempts, exc)
+            return RenderOutcome(status=version.pdf_status, error=version.pdf_error)
+        session = version.minutes.session
+        name = f"session-{session.pk}-v{version.number}-{uuid.uuid4().hex[:8]}.pdf"
+        version.pdf.save(name, ContentFile(pdf), save=False)
+        version.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        version.pdf_status = MinutesVersion.PdfStatus.READY
+        version.pdf_error = ""
+        version.save(update_fields=["pdf", "pdf_sha256", "pdf_status", "pdf_error", "pdf_attempts"])
+        notifications.minutes_published_emails_queue(version=version, pdf=pdf)
+    return RenderOutcome(status="ready")
+
+
+@transaction.atomic
+def minutes_pdf_rerun(*, version: MinutesVersion, by: User) -> MinutesVersion:
+    """Staff: render a version's PDF again (after a failure, or to replace it)."""
+    _require(by, "workgroups.rerun_minutes_pdf")
+    version = MinutesVersion.objects.select_for_update().get(pk=version.pk)
+    version.pdf_status, version.pdf_attempts, version.pdf_error = MinutesVersion.PdfStatus.PENDING, 0, ""
+    version.save(update_fields=["pdf_status", "pdf_attempts", "pdf_error"])
+    transaction.on_commit(lambda: _publish_render(version.pk))
+    return version
+
+
+@transaction.atomic
+def action_item_set_status(*, item: ActionItem, by: User, status: str) -> ActionItem:
+    """The owner (or their network's coordinator, the group's leads, staff)
+    marks an action done, or dropped, or open again."""
+    item = ActionItem.objects.select_for_update().select_related("minutes__session__group").get(pk=item.pk)
+    _require(by, "workgroups.update_action_item", item)
+    if status not in ActionItem.Status.values:
+        raise ValidationError(_("État inconnu."))
+    item.status = status
+    item.done_at = timezone.now() if status == ActionItem.Status.DONE else None
+    item.save(update_fields=["status", "done_at"])
+    return item

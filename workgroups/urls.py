@@ -1,7 +1,7 @@
 from django.urls import path
 
 from concertation.lib import converters  # noqa: F401 - registers <id:...>
-from workgroups.views import answers, groups, minutes, sessions, staff
+from workgroups.views import answers, groups, minutes_drafts, minutes_reading, sessions, staff
 
 app_name = "workgroups"
 
@@ -32,12 +32,12 @@ urlpatterns = [
     path("seances/reponse/<str:token>/", answers.answer_by_link, name="answer_by_link"),
     path("agenda/", answers.calendar_settings, name="calendar_settings"),
     path("agenda/<str:token>.ics", answers.calendar_feed, name="calendar_feed"),
-    # Minutes (views/minutes.py)
-    path("seances/<id:pk>/compte-rendu/", minutes.minutes_edit, name="minutes_edit"),
-    path("seances/<id:pk>/compte-rendu/apercu/", minutes.minutes_preview, name="minutes_preview"),
-    path("seances/<id:pk>/compte-rendu/publier/", minutes.minutes_publish, name="minutes_publish"),
-    path("seances/<id:pk>/compte-rendu/v<int:number>/", minutes.minutes_version, name="minutes_version"),
-    path("seances/<id:pk>/compte-rendu/v<int:number>/pdf/", minutes.minutes_pdf, name="minutes_pdf"),
-    path("comptes-rendus/", minutes.minutes_list, name="minutes_list"),
-    path("actions/<id:pk>/etat/", minutes.action_item_status, name="action_item_status"),
+    # Minutes: a lead's drafts (views/minutes_drafts.py), published versions (views/minutes_reading.py)
+    path("seances/<id:pk>/compte-rendu/", minutes_drafts.minutes_edit, name="minutes_edit"),
+    path("seances/<id:pk>/compte-rendu/apercu/", minutes_drafts.minutes_preview, name="minutes_preview"),
+    path("seances/<id:pk>/compte-rendu/publier/", minutes_drafts.minutes_publish, name="minutes_publish"),
+    path("seances/<id:pk>/compte-rendu/v<int:number>/", minutes_reading.minutes_version, name="minutes_version"),
+    path("seances/<id:pk>/compte-rendu/v<int:number>/pdf/", minutes_reading.minutes_pdf, name="minutes_pdf"),
+    path("comptes-rendus/", minutes_reading.minutes_list, name="minutes_list"),
+    path("actions/<id:pk>/etat/", minutes_reading.action_item_status, name="action_item_status"),
 ]

@@ -1,18 +1,6 @@
-"""Minutes: the lead's draft, preview and publication; published versions, their PDF, the list; action items."""
+"""Published minutes: a version's page, its PDF, the list of minutes; action items."""
 
 from django.http import HttpResponse
-
-
-def minutes_edit(request, pk):
-    return HttpResponse(status=501)
-
-
-def minutes_preview(request, pk):
-    return HttpResponse(status=501)
-
-
-def minutes_publish(request, pk):
-    return HttpResponse(status=501)
 
 
 def minutes_version(request, pk, number):

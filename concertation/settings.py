@@ -187,6 +187,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    "resume-minutes-pdfs": {
+        "task": "workgroups.tasks.resume_minutes_pdfs",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 
 AUTH_USER_MODEL = "networks.User"

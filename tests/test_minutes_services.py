@@ -107,3 +107,15 @@ def test_a_cancelled_session_has_no_minutes_and_due_dates_follow_the_session(hel
     Session.objects.filter(pk=held.pk).update(status=Session.Status.CANCELLED)
     with pytest.raises(ValidationError):
         _save(minutes, lead)
+
+
+def test_a_pdf_left_pending_is_queued_again_by_the_periodic_resume(held, lead, monkeypatch):
+    minutes = services.minutes_for(held)
+    _save(minutes, lead)
+    monkeypatch.setattr(services, "_publish_render", lambda version_id: None)  # the broker lost it
+    version = services.minutes_publish(minutes=minutes, by=lead)
+    MinutesVersion.objects.filter(pk=version.pk).update(published_at=timezone.now() - timedelta(minutes=11))
+    queued = []
+    monkeypatch.setattr(services, "_publish_render", queued.append)
+    assert services.minutes_pdf_resume() == 1
+    assert queued == [version.pk]

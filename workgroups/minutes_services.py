@@ -10,6 +10,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -271,6 +272,20 @@ def minutes_pdf_render(*, version_id: int) -> RenderOutcome:
         version.save(update_fields=["pdf", "pdf_sha256", "pdf_status", "pdf_error", "pdf_attempts"])
         notifications.minutes_published_emails_queue(version=version, pdf=pdf)
     return RenderOutcome(status="ready")
+
+
+def minutes_pdf_resume(*, grace_minutes: int = 10) -> int:
+    """Periodic: queue again the PDFs still pending well after publication
+    (their task was lost with the broker, or a worker died while rendering)."""
+    late = timezone.now() - timedelta(minutes=grace_minutes)
+    pending = list(
+        MinutesVersion.objects.filter(
+            pdf_status=MinutesVersion.PdfStatus.PENDING, published_at__lte=late, pdf_attempts__lt=PDF_MAX_ATTEMPTS
+        ).values_list("pk", flat=True)
+    )
+    for version_id in pending:
+        _publish_render(version_id)
+    return len(pending)
 
 
 @transaction.atomic

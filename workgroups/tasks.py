@@ -37,3 +37,11 @@ def render_minutes_pdf(self, version_id: int) -> str:
     if outcome.status == "pending" and outcome.error:
         raise self.retry(countdown=30 * (self.request.retries + 1))
     return outcome.status
+
+
+@shared_task
+def resume_minutes_pdfs() -> int:
+    """Periodic: PDFs of published minutes left pending (broker down, worker killed)."""
+    from workgroups.minutes_services import minutes_pdf_resume
+
+    return minutes_pdf_resume()

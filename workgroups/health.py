@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from concertation.lib.health import register_check
-from workgroups.models import Session, SessionReminder
+from workgroups.models import MinutesVersion, Session, SessionReminder
 
 # Beat runs the reminders and the fan-out resume every 5 minutes: past this, something is stuck.
 LATE_AFTER = timedelta(minutes=15)
@@ -26,5 +26,16 @@ def sessions_backlog() -> dict:
     }
 
 
+def minutes_pdfs() -> dict:
+    """Published minutes whose PDF is late (pending past ``LATE_AFTER``) or failed for good."""
+    late = timezone.now() - LATE_AFTER
+    versions = MinutesVersion.objects
+    return {
+        "pdfs_late": versions.filter(pdf_status=MinutesVersion.PdfStatus.PENDING, published_at__lte=late).count(),
+        "pdfs_failed": versions.filter(pdf_status=MinutesVersion.PdfStatus.FAILED).count(),
+    }
+
+
 def register_checks() -> None:
     register_check(name="sessions", run=sessions_backlog, order=55)
+    register_check(name="minutes", run=minutes_pdfs, order=56)

@@ -128,6 +128,8 @@ class MeasureUpdate(models.Model):
     source_url = models.CharField(_("lien vers la source"), max_length=300, blank=True)
     # Entries another app writes (a decision of the minutes): one per key, updated by a correction.
     source_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    # From a source only members read (minutes for members only): hidden from visitors of the public roadmap.
+    members_only = models.BooleanField(_("réservée aux membres"), default=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("auteur"),

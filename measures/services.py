@@ -73,7 +73,14 @@ def measure_change_status(
 
 @transaction.atomic
 def timeline_entry_record(
-    *, measure: Measure, source_key: str, text: str, source: str, source_url: str = "", happened_on: date
+    *,
+    measure: Measure,
+    source_key: str,
+    text: str,
+    source: str,
+    source_url: str = "",
+    happened_on: date,
+    members_only: bool = False,
 ) -> MeasureUpdate:
     """The timeline entry another part of the portal keeps on a measure (a
     decision of published minutes), one per ``source_key``: recorded again, it
@@ -87,6 +94,7 @@ def timeline_entry_record(
         "source": source[:300],
         "source_url": source_url[:300],
         "happened_on": happened_on,
+        "members_only": members_only,
     }
     if entry is None:
         return MeasureUpdate.objects.create(source_key=source_key, **values)

@@ -119,3 +119,18 @@ def test_a_pdf_left_pending_is_queued_again_by_the_periodic_resume(held, lead, m
     monkeypatch.setattr(services, "_publish_render", queued.append)
     assert services.minutes_pdf_resume() == 1
     assert queued == [version.pk]
+
+
+def test_a_decision_of_members_only_minutes_stays_off_the_public_roadmap(
+    client, held, lead, alice, measure, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    minutes = services.minutes_for(held)
+    _save(minutes, lead, items=[{"kind": "decision", "text": "Décision interne au groupe", "measure": measure}])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.minutes_publish(minutes=minutes, by=lead)
+    url = reverse("measures:detail", args=[measure.pk])
+    assert "Décision interne au groupe" not in client.get(url).content.decode()
+    client.force_login(alice)
+    assert "Décision interne au groupe" in client.get(url).content.decode()

@@ -5,14 +5,21 @@ what ``workgroups.services`` checks, a new session gets its reminder rows, and
 a change of time, place or link goes through ``services.session_update`` so
 that every invitee receives the update. Sessions are cancelled (an action),
 never deleted.
+
+Minutes are written and published by the groups' leads in the portal: here
+agents read them and their versions, run a version's PDF again, and correct
+an action item's state through ``minutes_services``.
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import FileResponse, Http404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import lazy
@@ -21,10 +28,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from networks.models import Membership
-from workgroups import services
+from workgroups import minutes_services, services
 from workgroups.models import (
     DEFAULT_REMINDER_OFFSETS,
+    ActionItem,
     AgendaItem,
+    Minutes,
+    MinutesVersion,
     NetworkDelegate,
     Session,
     SessionInvitation,
@@ -65,11 +75,22 @@ class NetworkDelegateInline(admin.TabularInline):
 
 @admin.register(WorkingGroup)
 class WorkingGroupAdmin(admin.ModelAdmin):
-    list_display = ["title", "theme", "is_plenary", "is_active", "created_at"]
-    list_filter = ["is_active", "is_plenary"]
+    list_display = ["title", "theme", "is_plenary", "is_active", "minutes_public", "created_at"]
+    list_filter = ["is_active", "is_plenary", "minutes_public"]
     search_fields = ["title", "theme", "description"]
     filter_horizontal = ["measures", "leads", "networks", "people"]
-    fields = ["title", "theme", "description", "is_plenary", "is_active", "leads", "networks", "people", "measures"]
+    fields = [
+        "title",
+        "theme",
+        "description",
+        "is_plenary",
+        "is_active",
+        "minutes_public",
+        "leads",
+        "networks",
+        "people",
+        "measures",
+    ]
     inlines = [NetworkDelegateInline]
 
     def save_formset(self, request, form, formset, change):
@@ -513,3 +534,240 @@ class SessionReminderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Minutes ------------------------------------------------------------------------------
+# Leads write and publish minutes in the portal. Here agents read them, run a
+# version's PDF again, and correct an action item's state; nothing else is
+# written here, and published versions are never changed nor deleted.
+
+
+def _session_date(session) -> str:
+    return date_format(timezone.localtime(session.starts_at), "j F Y")
+
+
+class ReadOnlyAdminMixin:
+    """Shown, never added, changed nor deleted from the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MinutesVersion)
+class MinutesVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "session",
+        "group",
+        "number",
+        "published_at",
+        "published_by",
+        "pdf_status",
+        "pdf_attempts",
+        "pdf_download",
+    ]
+    list_display_links = ["session", "number"]
+    list_filter = ["pdf_status", ("minutes__session__group", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["minutes__session__title"]
+    list_select_related = ["minutes__session__group", "published_by"]
+    ordering = ["-published_at"]
+    actions = ["rerun_pdf"]
+    fieldsets = [
+        (None, {"fields": ["session", "group", "number", "published_at", "published_by", "reason", "portal_link"]}),
+        (
+            gettext_lazy("PDF"),
+            {"fields": ["pdf_status", "pdf_error", "pdf_attempts", "pdf_sha256", "pdf_download"]},
+        ),
+        (gettext_lazy("Texte publié (Markdown)"), {"fields": ["body"]}),
+    ]
+    readonly_fields = [
+        "session",
+        "group",
+        "number",
+        "published_at",
+        "published_by",
+        "reason",
+        "portal_link",
+        "pdf_status",
+        "pdf_error",
+        "pdf_attempts",
+        "pdf_sha256",
+        "pdf_download",
+        "body",
+    ]
+
+    @admin.display(description=gettext_lazy("Séance"), ordering="minutes__session__starts_at")
+    def session(self, version):
+        session = version.minutes.session
+        return f"{session.title} ({_session_date(session)})"
+
+    @admin.display(description=gettext_lazy("Groupe de travail"), ordering="minutes__session__group__title")
+    def group(self, version):
+        return version.minutes.session.group
+
+    @admin.display(description=gettext_lazy("Page du compte rendu"))
+    def portal_link(self, version):
+        return format_html('<a href="{}">{}</a>', version.get_absolute_url(), _("Voir sur le portail"))
+
+    @admin.display(description=gettext_lazy("Fichier PDF"))
+    def pdf_download(self, version):
+        if version.pdf_status != MinutesVersion.PdfStatus.READY or not version.pdf:
+            return "—"
+        url = reverse("admin:workgroups_minutesversion_pdf", args=[version.pk])
+        return format_html(
+            '<a href="{}" download>{}</a>',
+            url,
+            _("Télécharger le PDF (version %(number)s)") % {"number": version.number},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="workgroups_minutesversion_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request, object_id):
+        """The version's PDF, to whoever may see the version here."""
+        version = self.get_object(request, unquote(object_id))
+        if version is None or version.pdf_status != MinutesVersion.PdfStatus.READY or not version.pdf:
+            raise Http404
+        if not self.has_view_permission(request, version):
+            raise PermissionDenied
+        session = version.minutes.session
+        day = timezone.localtime(session.starts_at).strftime("%Y-%m-%d")
+        # admin_view marks it private and never cached.
+        return FileResponse(
+            version.pdf.open("rb"),
+            as_attachment=True,
+            filename=f"compte-rendu-{day}-v{version.number}.pdf",
+            content_type="application/pdf",
+        )
+
+    def has_rerun_permission(self, request):
+        return request.user.has_perm("workgroups.rerun_minutes_pdf")
+
+    @admin.action(description=gettext_lazy("Refaire le PDF"), permissions=["rerun"])
+    def rerun_pdf(self, request, queryset):
+        count = 0
+        for version in queryset:
+            try:
+                minutes_services.minutes_pdf_rerun(version=version, by=request.user)
+            except (PermissionDenied, ValidationError) as error:
+                self.message_user(request, f"« {version} » : {error}", messages.WARNING)
+            else:
+                count += 1
+        if count:
+            self.message_user(
+                request,
+                ngettext(
+                    "Le PDF de %(count)s version est refait : il sera prêt dans quelques instants.",
+                    "Les PDF de %(count)s versions sont refaits : ils seront prêts dans quelques instants.",
+                    count,
+                )
+                % {"count": count},
+                messages.SUCCESS,
+            )
+
+
+class MinutesVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = MinutesVersion
+    fields = ["version", "published_at", "published_by", "reason", "pdf_status"]
+    readonly_fields = fields
+    ordering = ["-number"]
+    extra = 0
+    can_delete = False
+
+    @admin.display(description=gettext_lazy("Version"))
+    def version(self, version):
+        url = reverse("admin:workgroups_minutesversion_change", args=[version.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Version %(number)s") % {"number": version.number})
+
+
+class ActionItemInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ActionItem
+    fields = ["item", "kind", "owner_user", "owner_network", "due_on", "status", "measure"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description=gettext_lazy("Texte"))
+    def item(self, item):
+        url = reverse("admin:workgroups_actionitem_change", args=[item.pk])
+        return format_html('<a href="{}">{}</a>', url, item.text)
+
+
+@admin.register(Minutes)
+class MinutesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["session", "group", "published_versions", "updated_at", "updated_by"]
+    list_filter = [("session__group", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["session__title", "body"]
+    list_select_related = ["session__group", "updated_by"]
+    ordering = ["-session__starts_at"]
+    fields = ["session", "group", "published_versions", "updated_at", "updated_by", "body"]
+    readonly_fields = fields
+    inlines = [MinutesVersionInline, ActionItemInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(version_count=Count("versions"))
+
+    @admin.display(description=gettext_lazy("Groupe de travail"), ordering="session__group__title")
+    def group(self, minutes):
+        return minutes.session.group
+
+    @admin.display(description=gettext_lazy("Versions publiées"), ordering="version_count")
+    def published_versions(self, minutes):
+        return minutes.version_count or _("brouillon, pas encore publié")
+
+
+class ActionItemAdminForm(forms.ModelForm):
+    class Meta:
+        model = ActionItem
+        fields = ["status"]
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(admin.ModelAdmin):
+    """Agents correct an item's state; its text and owner are the minutes' (the lead's, in the portal)."""
+
+    form = ActionItemAdminForm
+    list_display = ["short_text", "kind", "owner_user", "owner_network", "due_on", "status", "measure", "session"]
+    list_filter = ["status", "kind"]
+    search_fields = ["text", "minutes__session__title"]
+    list_select_related = ["owner_user", "owner_network", "measure", "minutes__session"]
+    ordering = ["-minutes__session__starts_at", "position"]
+    fields = ["session", "kind", "text", "owner_user", "owner_network", "due_on", "measure", "status", "done_at"]
+    readonly_fields = ["session", "kind", "text", "owner_user", "owner_network", "due_on", "measure", "done_at"]
+
+    @admin.display(description=gettext_lazy("Décision ou action"), ordering="text")
+    def short_text(self, item):
+        return item.text if len(item.text) <= 100 else item.text[:99] + "…"
+
+    @admin.display(description=gettext_lazy("Séance"), ordering="minutes__session__starts_at")
+    def session(self, item):
+        session = item.minutes.session
+        return f"{session.title} ({_session_date(session)})"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or request.user.has_perm("workgroups.update_action_item", obj))
+
+    def save_model(self, request, obj, form, change):
+        # The state changes as in the portal, with its date of completion.
+        if "status" in form.changed_data:
+            minutes_services.action_item_set_status(item=obj, by=request.user, status=form.cleaned_data["status"])
+            obj.refresh_from_db()

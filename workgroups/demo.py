@@ -1,12 +1,19 @@
 """Demo working groups: a thematic group following three measures and the
 plenary, a lead among the demo accounts, a past session held with its
-attendance and an upcoming one with its agenda, invitations and some answers.
+attendance and published minutes (version 1, then a correction as version 2,
+with a decision on the emplois francs' timeline), and an upcoming session
+with its agenda, invitations and some answers.
+
+The thematic group's minutes are for its members only; the plenary's are public.
 
 Loaded after the networks' and measures' demo by ``manage.py load_demo``;
-running it again changes nothing but the demo accounts' passwords. It writes
-no e-mail: the invitations are recorded as sent (inviting the group again from
-the portal e-mails them, with their answer links, on the console)."""
+running it again changes nothing but the demo accounts' passwords (and
+publishes nothing again). It writes no e-mail: the invitations are recorded
+as sent (inviting the group again from the portal e-mails them, with their
+answer links, on the console), and the minutes' PDFs are rendered here rather
+than by the task, which would also send them to the participants."""
 
+import logging
 from datetime import datetime, time, timedelta
 
 from django.db import transaction
@@ -15,8 +22,10 @@ from django.utils import timezone
 from measures.models import Measure
 from networks.demo import DEMO_PASSWORD
 from networks.models import Network, User
-from workgroups import services
-from workgroups.models import AgendaItem, Session, SessionInvitation, WorkingGroup
+from workgroups import minutes_services, services
+from workgroups.models import ActionItem, AgendaItem, MinutesVersion, Session, SessionInvitation, WorkingGroup
+
+logger = logging.getLogger(__name__)
 
 LEAD_EMAIL = "animation@anct.example"
 LEAD_NAME = "Léa Animatrice (groupe Emploi, ANCT)"
@@ -54,6 +63,7 @@ def load_demo() -> list[tuple[str, str, str]]:
                 "le terrain, ce qui bloque, ce que les réseaux proposent."
             ),
             "is_active": True,
+            "minutes_public": False,  # read by the group's members only
         },
     )
     thematic.leads.add(lead)
@@ -68,11 +78,22 @@ def load_demo() -> list[tuple[str, str, str]]:
             description="Réunit tous les réseaux actifs deux fois par an sur l'avancement de la feuille de route.",
             is_plenary=True,
         )
+    if not plenary.minutes_public:
+        plenary.minutes_public = True  # the plenary's minutes are public
+        plenary.save(update_fields=["minutes_public"])
     plenary.leads.add(lead)
 
     _past_session(thematic, lead)
+    _past_minutes(thematic, lead)
     _upcoming_session(thematic, lead)
-    return [(LEAD_EMAIL, DEMO_PASSWORD, "animatrice du groupe « Emploi » et de la plénière")]
+    return [
+        (
+            LEAD_EMAIL,
+            DEMO_PASSWORD,
+            "animatrice du groupe « Emploi » (comptes rendus réservés aux membres) "
+            "et de la plénière (comptes rendus publics)",
+        )
+    ]
 
 
 def _invite(session: Session) -> list[SessionInvitation]:
@@ -175,3 +196,107 @@ def _upcoming_session(group: WorkingGroup, lead: User) -> None:
     ):
         invitation.answer, invitation.answered_at = answer, timezone.now()
         invitation.save(update_fields=["answer", "answered_at"])
+
+
+# --- Minutes of the past session ---------------------------------------------------------
+
+MINUTES_BODY = """# Relevé de conclusions
+
+La séance a réuni les réseaux membres du groupe, à l'ANCT et en visioconférence, après les premiers mois
+de déploiement des emplois francs dans les quartiers prioritaires.
+
+## Tour de table des réseaux
+
+- **IRDSU** : les équipes projet constatent que les employeurs connaissent mal le dispositif ; vérifier
+  qu'un candidat habite un quartier prioritaire leur paraît compliqué.
+- **France urbaine** : les grandes villes relaient l'information auprès des entreprises par leurs services
+  de développement économique.
+- **Amadeus** : demande des chiffres par quartier pour cibler l'animation locale.
+- **Ville & Banlieue** : insiste sur l'accompagnement des très petites entreprises, qui recrutent peu
+  mais près de chez elles.
+
+## Emplois francs : premiers chiffres des territoires
+
+| Territoire | Contrats signés | Dont CDI |
+|---|---:|---:|
+| Seine-Saint-Denis | 412 | 71 % |
+| Métropole de Lyon | {lyon} | 64 % |
+| Métropole européenne de Lille | 195 | 68 % |
+
+Chiffres communiqués par les délégués du préfet à la date de la séance ; ils restent provisoires.
+
+## Suites à donner
+
+Les décisions et actions ci-dessous sont suivies dans le portail. La prochaine séance, consacrée au PaQte,
+fera le point sur leur avancement.
+"""
+CORRECTION_REASON = (
+    "Chiffre de la Métropole de Lyon corrigé (283 contrats, et non 238) ; "
+    "la décision sur le bilan précise le découpage par département."
+)
+
+
+def _minutes_items(group: WorkingGroup, lead: User, session_day, *, corrected: bool, existing=()) -> list[dict]:
+    """The decisions and actions of the demo minutes, as the lead enters them."""
+    decision = (
+        "Demander à la DGEFP un bilan des emplois francs par quartier prioritaire et par département, "
+        "présenté à la prochaine séance."
+        if corrected
+        else "Demander à la DGEFP un bilan des emplois francs par quartier prioritaire, présenté à la prochaine séance."
+    )
+    items = [
+        {
+            "kind": ActionItem.Kind.DECISION,
+            "text": decision,
+            "owner_user": lead,
+            "due_on": session_day + timedelta(days=30),
+            "measure": group.measures.filter(number=9).first(),
+        },
+        {
+            "kind": ActionItem.Kind.ACTION,
+            "text": "Recenser les freins rencontrés par les employeurs et les transmettre à l'animation du groupe.",
+            "owner_network": Network.objects.filter(slug="irdsu").first(),
+            "due_on": session_day + timedelta(days=30),
+        },
+        {
+            "kind": ActionItem.Kind.ACTION,
+            "text": "Partager avec les membres du groupe la fiche « emplois francs » remise aux employeurs.",
+            "owner_user": User.objects.filter(email="representante@franceurbaine.example").first(),
+            "due_on": session_day + timedelta(days=35),
+        },
+    ]
+    for values, pk in zip(items, existing, strict=False):
+        values["pk"] = pk  # a correction keeps its rows: the timeline entry follows them
+    return items
+
+
+def _past_minutes(group: WorkingGroup, lead: User) -> None:
+    """Minutes published as version 1, then corrected as version 2; each step once."""
+    session = Session.objects.filter(group=group, title=PAST_TITLE, status=Session.Status.HELD).first()
+    if session is None:
+        return
+    minutes = minutes_services.minutes_for(session)
+    published = set(minutes.versions.values_list("number", flat=True))
+    session_day = timezone.localdate(session.starts_at)
+    steps = [
+        (1, False, "", session.starts_at + timedelta(days=2)),
+        (2, True, CORRECTION_REASON, session.starts_at + timedelta(days=5)),
+    ]
+    for number, corrected, reason, published_at in steps:
+        if number in published or len(published) != number - 1:
+            continue
+        existing = list(minutes.items.order_by("position").values_list("pk", flat=True))
+        minutes = minutes_services.minutes_save(
+            minutes=minutes,
+            by=lead,
+            body=MINUTES_BODY.format(lyon=283 if corrected else 238),
+            items=_minutes_items(group, lead, session_day, corrected=corrected, existing=existing),
+            revision=minutes.revision,
+        )
+        version = minutes_services.minutes_publish(minutes=minutes, by=lead, reason=reason)
+        # Published a few days after the session, as the lead would have.
+        version.published_at = min(published_at, timezone.now())
+        MinutesVersion.objects.filter(pk=version.pk).update(published_at=version.published_at)
+        # Made now and sent to nobody: the task queued on commit finds it ready and leaves it be.
+        minutes_services.minutes_pdf_render(version_id=version.pk, distribute=False)
+        published.add(number)

@@ -212,6 +212,7 @@ def _timeline_follow(version: MinutesVersion, previous: MinutesVersion | None) -
             source=source,
             source_url=url,
             happened_on=timezone.localdate(session.starts_at),
+            members_only=not session.group.minutes_public,
         )
     if previous is not None:
         before = {f"minutes-item:{item['key']}" for item in previous.snapshot.get("items", []) if item["measure"]}
@@ -239,7 +240,7 @@ def minutes_pdf_html(version: MinutesVersion) -> str:
         return render_to_string("workgroups/minutes_pdf.html", {"version": version, "data": version.snapshot})
 
 
-def minutes_pdf_render(*, version_id: int) -> RenderOutcome:
+def minutes_pdf_render(*, version_id: int, distribute: bool = True) -> RenderOutcome:
     """The task's work: render the version's PDF once, store it with its
     SHA-256, then send it to the participants. Safe to run twice: a version
     whose PDF is ready is left alone. A failure is recorded; the task retries
@@ -270,7 +271,8 @@ def minutes_pdf_render(*, version_id: int) -> RenderOutcome:
         version.pdf_status = MinutesVersion.PdfStatus.READY
         version.pdf_error = ""
         version.save(update_fields=["pdf", "pdf_sha256", "pdf_status", "pdf_error", "pdf_attempts"])
-        notifications.minutes_published_emails_queue(version=version, pdf=pdf)
+        if distribute:
+            notifications.minutes_published_emails_queue(version=version, pdf=pdf)
     return RenderOutcome(status="ready")
 
 

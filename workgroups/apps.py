@@ -9,10 +9,19 @@ class WorkgroupsConfig(AppConfig):
     def ready(self):
         from concertation.lib.dashboard import register_panel
         from workgroups.dashboard import measure_sessions_panel, my_sessions_panel
+        from workgroups.dashboard_actions import my_action_items_panel
         from workgroups.health import register_checks
 
         register_panel(
             name="workgroups", template="workgroups/dashboard_panel.html", order=4, get_context=my_sessions_panel
+        )
+        # Open action items of published minutes, right after the sessions (same
+        # order: panels_for's sort keeps the order of registration).
+        register_panel(
+            name="workgroups_actions",
+            template="workgroups/action_items_panel.html",
+            order=4,
+            get_context=my_action_items_panel,
         )
         # A measure's page (measures may not import workgroups) lists the sessions that discuss it.
         register_panel(

@@ -232,6 +232,10 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Concertation] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 
+# Form bodies up to 8 MB: the minutes' text (200,000 characters at most, which the
+# form explains) may weigh several times that once its accents are encoded.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 8 * 1024 * 1024)
+
 # django-filter: "all" rather than dashes in empty choices.
 FILTERS_EMPTY_CHOICE_LABEL = _("Tous")
 

@@ -118,7 +118,7 @@ def _attendees_by_network(session: Session) -> list[dict]:
     return [{"network": network, "people": people} for network, people in groups.items()]
 
 
-def _snapshot(minutes: Minutes) -> dict:
+def minutes_snapshot(minutes: Minutes) -> dict:
     """What a version shows besides its text, as it stood when published."""
     session = minutes.session
     with translation.override(settings.LANGUAGE_CODE):
@@ -184,7 +184,7 @@ def minutes_publish(*, minutes: Minutes, by: User, reason: str = "") -> MinutesV
         reason=reason[:300],
         body=minutes.body,
         body_html=render_markdown(minutes.body),
-        snapshot=_snapshot(minutes),
+        snapshot=minutes_snapshot(minutes),
     )
     _timeline_follow(version, previous)
     transaction.on_commit(lambda: _publish_render(version.pk))

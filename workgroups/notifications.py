@@ -154,18 +154,21 @@ def session_withdrawal_email_queue(*, invitation: SessionInvitation, cause_key: 
     )
 
 
+def minutes_recipients(session):
+    """Who published minutes are sent to: standing invitees and attendees (a
+    person may have both; count ``user`` distinctly)."""
+    return SessionInvitation.objects.filter(session=session, user__is_active=True).filter(
+        Q(pk__in=SessionInvitation.objects.standing().filter(session=session)) | Q(attended=True)
+    )
+
+
 def minutes_published_emails_queue(*, version, pdf: bytes) -> int:
     """Tell every standing invitee and every attendee of the session that its
     minutes are published, with the PDF attached when it is small enough."""
     from django.conf import settings
 
     session = version.minutes.session
-    people = {
-        invitation.user_id: invitation.user
-        for invitation in SessionInvitation.objects.filter(session=session, user__is_active=True)
-        .filter(Q(pk__in=SessionInvitation.objects.standing().filter(session=session)) | Q(attended=True))
-        .select_related("user")
-    }
+    people = {invitation.user_id: invitation.user for invitation in minutes_recipients(session).select_related("user")}
     attach = len(pdf) <= settings.MINUTES_PDF_ATTACH_MAX_BYTES
     link = absolute_url(reverse("workgroups:minutes_version", args=[session.pk, version.number]))
     filename = f"compte-rendu-{session.starts_at:%Y-%m-%d}-v{version.number}.pdf"

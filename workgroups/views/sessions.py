@@ -30,7 +30,7 @@ from workgroups.forms import (
     measure_label,
     my_answer_label,
 )
-from workgroups.models import Session, SessionInvitation
+from workgroups.models import MinutesVersion, Session, SessionInvitation
 
 INVITATIONS_PER_PAGE = 50
 
@@ -153,6 +153,7 @@ def session_detail(request, pk):
         if may_answer
         else None,
         "show_link": user.has_perm("workgroups.read_online_link", session),
+        **_minutes_context(user, session),
         "can_manage": can_manage,
         "can_edit": user.has_perm("workgroups.edit_scheduled_session", session),
         "can_cancel": can_manage and session.status == Session.Status.SCHEDULED and session.ends_at > timezone.now(),
@@ -161,6 +162,18 @@ def session_detail(request, pk):
         "attendance": _attendance(session, by_network=can_manage),
     }
     return render(request, "workgroups/session_detail.html", context)
+
+
+def _minutes_context(user, session) -> dict:
+    """What the session page says of its minutes: the latest published version
+    for those who may read it, the draft for those who write it."""
+    latest = MinutesVersion.objects.filter(minutes__session=session).order_by("-number").first()
+    return {
+        "latest_minutes": latest if latest and user.has_perm("workgroups.read_minutes_version", latest) else None,
+        "may_edit_minutes": user.has_perm("workgroups.edit_minutes", session)
+        and session.status != Session.Status.CANCELLED
+        and session.has_started,
+    }
 
 
 # --- Agenda ----------------------------------------------------------------------

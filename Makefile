@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-outbox bench-sessions lint format messages system-deps clean
+.PHONY: run test bench bench-outbox bench-sessions bench-minutes lint format messages system-deps clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 est requis ($(PYTHON) introuvable)."; exit 1; }
@@ -53,6 +53,10 @@ bench-outbox: $(STAMP) messages
 # Inviting a session of 1,000 people through a real worker, against Django's bare send of the same e-mails.
 bench-sessions: $(STAMP) messages
 	$(BIN)/python bench/session_invitations.py $(BENCH_ARGS)
+
+# A 30-page minutes PDF: the portal's rendering against WeasyPrint alone on the same HTML, and the lead's publication.
+bench-minutes: $(STAMP) messages
+	$(BIN)/python bench/minutes_pdf.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

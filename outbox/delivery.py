@@ -20,6 +20,7 @@ from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F
@@ -83,7 +84,11 @@ def _attachment_part(attachment: dict) -> MIMEBase:
     """The MIME part of a stored attachment. Parameters in its type (a
     calendar's ``method=REQUEST``) are kept on the part, where calendar
     clients look for them."""
-    content = base64.b64decode(attachment["content"])
+    if attachment.get("storage_path"):
+        with default_storage.open(attachment["storage_path"], "rb") as handle:
+            content = handle.read()
+    else:
+        content = base64.b64decode(attachment["content"])
     mimetype, *params = [piece.strip() for piece in attachment["mimetype"].split(";")]
     maintype, _, subtype = mimetype.partition("/")
     if maintype == "text":

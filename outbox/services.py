@@ -24,11 +24,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file joined to an e-mail: its bytes, stored with the row, or for a
+    file many e-mails share (a published PDF), its path in media storage,
+    read when the e-mail leaves, so the outbox keeps one copy, not one a row."""
+
     filename: str
     mimetype: str
-    content: bytes
+    content: bytes = b""
+    storage_path: str = ""
 
     def as_json(self) -> dict:
+        if self.storage_path:
+            return {"filename": self.filename, "mimetype": self.mimetype, "storage_path": self.storage_path}
         return {
             "filename": self.filename,
             "mimetype": self.mimetype,

@@ -134,3 +134,24 @@ def test_a_decision_of_members_only_minutes_stays_off_the_public_roadmap(
     assert "Décision interne au groupe" not in client.get(url).content.decode()
     client.force_login(alice)
     assert "Décision interne au groupe" in client.get(url).content.decode()
+
+
+def test_the_distribution_keeps_one_copy_of_the_pdf(
+    held, lead, alice, coordinator_a, django_capture_on_commit_callbacks
+):
+    from outbox.models import OutboxMessage
+
+    SessionInvitation.objects.create(
+        session=held, user=coordinator_a, network=coordinator_a.memberships.get().network, source="network"
+    )
+    minutes = services.minutes_for(held)
+    _save(minutes, lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = services.minutes_publish(minutes=minutes, by=lead)
+    version.refresh_from_db()
+    rows = list(OutboxMessage.objects.filter(kind="minutes_published"))
+    assert len(rows) == 2
+    assert all(row.attachments == [{**row.attachments[0], "storage_path": version.pdf.name}] for row in rows)
+    assert all("content" not in row.attachments[0] for row in rows)
+    delivered = [m for m in mail.outbox if m.to == [coordinator_a.email]][0]
+    assert delivered.attachments[0].get_payload(decode=True) == version.pdf.open("rb").read()

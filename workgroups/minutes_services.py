@@ -252,8 +252,11 @@ def minutes_pdf_render(*, version_id: int, distribute: bool = True) -> RenderOut
             .filter(pk=version_id)
             .first()
         )
-        if version is None or version.pdf_status == MinutesVersion.PdfStatus.READY:
+        if version is None:
             return RenderOutcome(status="ready")
+        if version.pdf_status != MinutesVersion.PdfStatus.PENDING:
+            # Ready, or failed for good: only a rerun (which sets it pending again) renders it.
+            return RenderOutcome(status=version.pdf_status)
         version.pdf_attempts += 1
         try:
             pdf = html_to_pdf(minutes_pdf_html(version))

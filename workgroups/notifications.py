@@ -179,7 +179,8 @@ def minutes_published_emails_queue(*, version, pdf: bytes) -> int:
                 template="minutes_published",
                 about=version,
                 once_key=f"minutes:{version.pk}:{person.pk}",
-                attachments=(Attachment(filename, "application/pdf", pdf),) if attach else (),
+                # The stored PDF, read when each e-mail leaves: one copy, not one a row.
+                attachments=(Attachment(filename, "application/pdf", storage_path=version.pdf.name),) if attach else (),
                 context={
                     "person": person,
                     "version": version,

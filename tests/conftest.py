@@ -204,3 +204,25 @@ def invited(session, lead, alice, coordinator_a, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         services.session_invite_group(session=session, by=lead)
     return session
+
+
+@pytest.fixture
+def held(session, alice):
+    """``session``, held two hours ago, alice invited and present."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workgroups.models import Session, SessionInvitation
+
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(hours=3),
+        ends_at=timezone.now() - timedelta(hours=1),
+        status=Session.Status.HELD,
+        invitations_sent_at=timezone.now() - timedelta(days=5),
+    )
+    session.refresh_from_db()
+    SessionInvitation.objects.create(
+        session=session, user=alice, network=alice.memberships.get().network, source="network", attended=True
+    )
+    return session

@@ -3,7 +3,6 @@ versions and their PDF, running a PDF again, action items' states; nothing
 published is changed nor deleted here."""
 
 import hashlib
-from datetime import timedelta
 
 import pytest
 import rules
@@ -16,7 +15,7 @@ from django.utils import timezone
 from tests.factories import UserFactory
 from tests.test_agents_group import form_data
 from workgroups import minutes_services
-from workgroups.models import ActionItem, Minutes, MinutesVersion, Session, SessionInvitation, WorkingGroup
+from workgroups.models import ActionItem, Minutes, MinutesVersion, WorkingGroup
 
 pytestmark = pytest.mark.django_db
 
@@ -27,22 +26,6 @@ ACTION = "Recenser les freins rencontrés par les employeurs"
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def held(session, alice):
-    """``session``, held two hours ago, alice invited and present."""
-    Session.objects.filter(pk=session.pk).update(
-        starts_at=timezone.now() - timedelta(hours=3),
-        ends_at=timezone.now() - timedelta(hours=1),
-        status=Session.Status.HELD,
-        invitations_sent_at=timezone.now() - timedelta(days=5),
-    )
-    session.refresh_from_db()
-    SessionInvitation.objects.create(
-        session=session, user=alice, network=alice.memberships.get().network, source="network", attended=True
-    )
-    return session
 
 
 @pytest.fixture

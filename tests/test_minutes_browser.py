@@ -8,7 +8,6 @@ import hashlib
 import io
 import re
 import time
-from datetime import timedelta
 
 import pypdf
 import pytest
@@ -16,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.test_browser_journeys import assert_accessible
-from workgroups.models import MinutesVersion, Session, SessionInvitation
+from workgroups.models import MinutesVersion
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,22 +36,6 @@ BODY = """## Points abordés
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def held(session, alice):
-    """``session``, held two hours ago, alice invited and present."""
-    Session.objects.filter(pk=session.pk).update(
-        starts_at=timezone.now() - timedelta(hours=3),
-        ends_at=timezone.now() - timedelta(hours=1),
-        status=Session.Status.HELD,
-        invitations_sent_at=timezone.now() - timedelta(days=5),
-    )
-    session.refresh_from_db()
-    SessionInvitation.objects.create(
-        session=session, user=alice, network=alice.memberships.get().network, source="network", attended=True
-    )
-    return session
 
 
 def _sign_in(page, live_server, email, password):

@@ -2,7 +2,6 @@
 
 import hashlib
 import io
-from datetime import timedelta
 from io import StringIO
 
 import pypdf
@@ -16,7 +15,7 @@ from measures.models import Measure, MeasureUpdate
 from networks.models import User
 from outbox.models import OutboxMessage
 from workgroups import minutes_services
-from workgroups.models import ActionItem, Minutes, MinutesVersion, Session, SessionInvitation, WorkingGroup
+from workgroups.models import ActionItem, Minutes, MinutesVersion, Session, WorkingGroup
 
 pytestmark = pytest.mark.django_db
 
@@ -26,22 +25,6 @@ DECISION = "Étendre les emplois francs à tous les quartiers prioritaires"
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def held(session, alice):
-    """``session``, held two hours ago, alice invited and present."""
-    Session.objects.filter(pk=session.pk).update(
-        starts_at=timezone.now() - timedelta(hours=3),
-        ends_at=timezone.now() - timedelta(hours=1),
-        status=Session.Status.HELD,
-        invitations_sent_at=timezone.now() - timedelta(days=5),
-    )
-    session.refresh_from_db()
-    SessionInvitation.objects.create(
-        session=session, user=alice, network=alice.memberships.get().network, source="network", attended=True
-    )
-    return session
 
 
 def _timeline(client, measure) -> str:

@@ -21,20 +21,10 @@ BODY = "## Points abordés\n\nLes **emplois francs** avancent."
 
 
 @pytest.fixture
-def held(session, alice, bob):
-    """``session``, held two hours ago: alice invited and present, bob invited and absent."""
-    Session.objects.filter(pk=session.pk).update(
-        starts_at=timezone.now() - timedelta(hours=3),
-        ends_at=timezone.now() - timedelta(hours=1),
-        status=Session.Status.HELD,
-        invitations_sent_at=timezone.now() - timedelta(days=5),
-    )
-    session.refresh_from_db()
-    SessionInvitation.objects.create(
-        session=session, user=alice, network=alice.memberships.get().network, source="network", attended=True
-    )
-    SessionInvitation.objects.create(session=session, user=bob, network=None, source="added", attended=False)
-    return session
+def held(held, bob):
+    """The shared held session (alice present), bob invited too and absent."""
+    SessionInvitation.objects.create(session=held, user=bob, network=None, source="added", attended=False)
+    return held
 
 
 @pytest.fixture

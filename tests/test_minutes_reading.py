@@ -20,7 +20,6 @@ from workgroups.models import (
     Minutes,
     MinutesVersion,
     Session,
-    SessionInvitation,
     WorkingGroup,
 )
 
@@ -32,22 +31,6 @@ BODY = "## Points\n\nLa **décision** d'étendre les emplois francs est prise.\n
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def held(session, alice):
-    """``session``, held two hours ago, alice invited and present."""
-    Session.objects.filter(pk=session.pk).update(
-        starts_at=timezone.now() - timedelta(hours=3),
-        ends_at=timezone.now() - timedelta(hours=1),
-        status=Session.Status.HELD,
-        invitations_sent_at=timezone.now() - timedelta(days=5),
-    )
-    session.refresh_from_db()
-    SessionInvitation.objects.create(
-        session=session, user=alice, network=alice.memberships.get().network, source="network", attended=True
-    )
-    return session
 
 
 def _save(minutes, by, *, body=BODY, items=()):

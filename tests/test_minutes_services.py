@@ -15,22 +15,6 @@ from workgroups import minutes_services as services
 from workgroups.models import ActionItem, MinutesVersion, Session, SessionInvitation
 
 
-@pytest.fixture
-def held(session, alice):
-    """``session``, held two hours ago, alice invited and present."""
-    Session.objects.filter(pk=session.pk).update(
-        starts_at=timezone.now() - timedelta(hours=3),
-        ends_at=timezone.now() - timedelta(hours=1),
-        status=Session.Status.HELD,
-        invitations_sent_at=timezone.now() - timedelta(days=5),
-    )
-    session.refresh_from_db()
-    SessionInvitation.objects.create(
-        session=session, user=alice, network=alice.memberships.get().network, source="network", attended=True
-    )
-    return session
-
-
 def _save(minutes, by, body="## Points\n\nLes **emplois francs** avancent.", items=None):
     return services.minutes_save(minutes=minutes, by=by, body=body, items=items or [], revision=minutes.revision)
 
@@ -153,5 +137,5 @@ def test_the_distribution_keeps_one_copy_of_the_pdf(
     assert len(rows) == 2
     assert all(row.attachments == [{**row.attachments[0], "storage_path": version.pdf.name}] for row in rows)
     assert all("content" not in row.attachments[0] for row in rows)
-    delivered = [m for m in mail.outbox if m.to == [coordinator_a.email]][0]
+    delivered = next(m for m in mail.outbox if m.to == [coordinator_a.email])
     assert delivered.attachments[0].get_payload(decode=True) == version.pdf.open("rb").read()

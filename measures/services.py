@@ -81,6 +81,7 @@ def timeline_entry_record(
     source_url: str = "",
     happened_on: date,
     members_only: bool = False,
+    kind: str = MeasureUpdate.Kind.DECISION,
 ) -> MeasureUpdate:
     """The timeline entry another part of the portal keeps on a measure (a
     decision of published minutes), one per ``source_key``: recorded again, it
@@ -89,7 +90,7 @@ def timeline_entry_record(
     entry = MeasureUpdate.objects.select_for_update().filter(source_key=source_key).first()
     values = {
         "measure": measure,
-        "kind": MeasureUpdate.Kind.DECISION,
+        "kind": kind,
         "text": text[:TEXT_MAX_LENGTH],
         "source": source[:300],
         "source_url": source_url[:300],

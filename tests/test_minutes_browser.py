@@ -107,7 +107,7 @@ def test_a_lead_drafts_previews_and_publishes_then_a_member_downloads_the_pdf(
     expect(page.get_by_text("Compte rendu, version 1 (à publier)")).to_be_visible()
     body = page.locator("#preview-body")
     # Under the page's "Compte rendu" (h2), the text's "##" becomes an h3.
-    expect(body.get_by_role("heading", name="Points abordés", level=3)).to_be_visible()
+    expect(body.get_by_role("heading", name="Points abordés", level=4)).to_be_visible()
     expect(body.get_by_role("listitem")).to_have_text(
         ["Bilan des emplois francs en Île-de-France", "Freins rencontrés par les employeurs"]
     )
@@ -160,7 +160,7 @@ def test_a_lead_drafts_previews_and_publishes_then_a_member_downloads_the_pdf(
         listed.get_by_role("link", name=held.title, exact=True).click()
         expect(member.get_by_role("heading", name=held.title, level=1)).to_be_visible()
         expect(member.get_by_text("Réservé aux membres").first).to_be_visible()
-        expect(member.get_by_role("heading", name="Points abordés", level=3)).to_be_visible()
+        expect(member.get_by_role("heading", name="Points abordés", level=4)).to_be_visible()
         expect(member.get_by_role("cell", name="Seine-Saint-Denis")).to_be_visible()
         expect(member.get_by_text(DECISION)).to_be_visible()
         expect(member.get_by_role("link", name="Mesure 9 : Emplois francs")).to_be_visible()

@@ -57,7 +57,7 @@ def test_publishing_freezes_a_version_renders_its_pdf_and_sends_it(
     [message] = mail.outbox
     assert message.to == [alice.email] and message.attachments[0].get_content_type() == "application/pdf"
     [entry] = MeasureUpdate.objects.filter(measure=measure, kind="decision")
-    assert entry.text == "Étendre les emplois francs à tous les QPV" and "v1" in entry.source
+    assert entry.text == "Étendre les emplois francs à tous les QPV" and "version 1" in entry.source
 
 
 def test_a_correction_updates_the_timeline_entry_instead_of_adding_one(
@@ -77,7 +77,7 @@ def test_a_correction_updates_the_timeline_entry_instead_of_adding_one(
     with django_capture_on_commit_callbacks(execute=True):
         services.minutes_publish(minutes=minutes, by=lead, reason="Précision de la décision")
     [entry] = MeasureUpdate.objects.filter(measure=measure, kind="decision")
-    assert entry.text == "Décision A, précisée" and "v2" in entry.source
+    assert entry.text == "Décision A, précisée" and "version 2" in entry.source
 
 
 def test_a_cancelled_session_has_no_minutes_and_due_dates_follow_the_session(held, lead):
@@ -139,3 +139,70 @@ def test_the_distribution_keeps_one_copy_of_the_pdf(
     assert all("content" not in row.attachments[0] for row in rows)
     delivered = next(m for m in mail.outbox if m.to == [coordinator_a.email])
     assert delivered.attachments[0].get_payload(decode=True) == version.pdf.open("rb").read()
+
+
+def test_a_draft_never_reaches_the_owners_and_keeps_an_owners_done(
+    held, lead, alice, bob, django_capture_on_commit_callbacks
+):
+    from workgroups.models import ActionItem
+
+    minutes = services.minutes_for(held)
+    _save(minutes, lead, items=[{"kind": "action", "text": "Recenser les employeurs", "owner_user": alice}])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.minutes_publish(minutes=minutes, by=lead)
+    [published] = ActionItem.objects.all()
+    minutes.refresh_from_db()
+    [drafted] = services.draft_items(minutes)
+    # The lead revises the action and adds one for bob, without publishing...
+    _save(
+        minutes,
+        lead,
+        items=[
+            {"pk": drafted.key, "kind": "action", "text": "Recenser les employeurs (brouillon)", "owner_user": alice},
+            {"kind": "action", "text": "Action encore en brouillon", "owner_user": bob},
+        ],
+    )
+    # ...the owners still see what was published, nothing else.
+    assert list(ActionItem.objects.published().owned_by(alice).values_list("text", flat=True)) == [
+        "Recenser les employeurs"
+    ]
+    assert not ActionItem.objects.owned_by(bob).exists()
+    # Alice marks hers done meanwhile; the correction keeps it done and publishes the rest.
+    services.action_item_set_status(item=published, by=alice, status=ActionItem.Status.DONE)
+    minutes.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.minutes_publish(minutes=minutes, by=lead, reason="Précision")
+    published.refresh_from_db()
+    assert (published.text, published.status) == ("Recenser les employeurs (brouillon)", ActionItem.Status.DONE)
+    assert ActionItem.objects.owned_by(bob).get().text == "Action encore en brouillon"
+
+
+def test_only_the_version_in_force_is_sent_and_only_once(held, lead, staff, alice, django_capture_on_commit_callbacks):
+    minutes = services.minutes_for(held)
+    _save(minutes, lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.minutes_publish(minutes=minutes, by=lead)
+    minutes.refresh_from_db()
+    _save(minutes, lead, body="Texte corrigé")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.minutes_publish(minutes=minutes, by=lead, reason="Coquille")
+    assert len(mail.outbox) == 2  # v1, then v2
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.minutes_pdf_rerun(version=first, by=staff)  # superseded, and already sent
+    first.refresh_from_db()
+    assert first.pdf_status == MinutesVersion.PdfStatus.READY and mail.outbox == []
+
+
+def test_a_session_with_published_minutes_is_not_cancelled(held, lead, django_capture_on_commit_callbacks):
+    from workgroups import services as session_services
+
+    Session.objects.filter(pk=held.pk).update(
+        status=Session.Status.SCHEDULED, ends_at=timezone.now() + timedelta(hours=1)
+    )
+    minutes = services.minutes_for(held)
+    _save(minutes, lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.minutes_publish(minutes=minutes, by=lead)
+    with pytest.raises(ValidationError, match="compte rendu publié"):
+        session_services.session_cancel(session=held, by=lead)

@@ -266,7 +266,7 @@ def _minutes_items(group: WorkingGroup, lead: User, session_day, *, corrected: b
         },
     ]
     for values, pk in zip(items, existing, strict=False):
-        values["pk"] = pk  # a correction keeps its rows: the timeline entry follows them
+        values["pk"] = pk  # a correction revises the same items (by key): the timeline entry follows them
     return items
 
 
@@ -285,7 +285,7 @@ def _past_minutes(group: WorkingGroup, lead: User) -> None:
     for number, corrected, reason, published_at in steps:
         if number in published or len(published) != number - 1:
             continue
-        existing = list(minutes.items.order_by("position").values_list("pk", flat=True))
+        existing = [item.key for item in minutes_services.draft_items(minutes)]
         minutes = minutes_services.minutes_save(
             minutes=minutes,
             by=lead,

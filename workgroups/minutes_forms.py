@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import Membership
-from workgroups import services
+from workgroups import minutes_services, services
 from workgroups.forms import BaseAgendaFormSet, measure_label, resolve_measure
 from workgroups.models import MINUTES_MAX_LENGTH, ActionItem, Minutes, WorkingGroup
 
@@ -62,7 +62,7 @@ def owner_choices(group: WorkingGroup, minutes: Minutes | None = None):
     people = {user.pk: user for user in services.group_people(group)}
     networks = {network.pk: network for network in group.member_networks()}
     if minutes is not None and minutes.pk:
-        for item in minutes.items.select_related("owner_user", "owner_network"):
+        for item in minutes_services.draft_items(minutes):
             if item.owner_user_id and item.owner_user_id not in people:
                 people[item.owner_user_id] = item.owner_user
             if item.owner_network_id and item.owner_network_id not in networks:
@@ -92,7 +92,8 @@ def owner_choices(group: WorkingGroup, minutes: Minutes | None = None):
 class ActionItemForm(forms.Form):
     """A decision or an action item of the draft."""
 
-    pk = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The key of the draft's item this row revises (none for a new row).
+    pk = forms.CharField(widget=forms.HiddenInput, required=False, max_length=36)
     kind = forms.ChoiceField(label=_("Nature"), choices=ActionItem.Kind.choices, initial=ActionItem.Kind.DECISION)
     text = forms.CharField(
         label=_("Texte"),

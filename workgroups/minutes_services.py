@@ -10,7 +10,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,21 +19,23 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from concertation.lib.emails import absolute_url
 from concertation.lib.markdown import render_markdown
 from concertation.lib.pdf import html_to_pdf
+from measures.models import Measure
 from measures.services import timeline_entries_remove, timeline_entry_record
-from networks.models import User
+from networks.models import Network, User
 from workgroups import notifications
 from workgroups.models import MINUTES_MAX_LENGTH, ActionItem, Minutes, MinutesVersion, Session, SessionInvitation
 
 logger = logging.getLogger(__name__)
 
+# A "#" in the minutes is a section under the page's "Compte rendu" heading (h2): it becomes an h3.
+MINUTES_HEADING_SHIFT = 2
 # Rendering attempts before a version's PDF is marked failed (staff may run it again).
 PDF_MAX_ATTEMPTS = 3
-ITEM_FIELDS = ("kind", "text", "owner_user", "owner_network", "due_on", "status", "measure")
 
 
 def _require(user, perm, obj=None):
@@ -62,10 +64,101 @@ def _check_writable(session: Session) -> None:
         raise ValidationError(_("Le compte rendu s'écrit une fois la séance commencée."))
 
 
+@dataclass
+class DraftItem:
+    """A decision or action of the draft, shaped like an ``ActionItem`` for the
+    forms. ``key`` is the published item's when it revises one; ``base_status``
+    is that item's status when the draft took it up: publication applies the
+    draft's status only if the lead changed it, so an owner's "done" meanwhile
+    is kept."""
+
+    key: str
+    kind: str
+    text: str
+    owner_user: User | None = None
+    owner_network: Network | None = None
+    due_on: date | None = None
+    status: str = ActionItem.Status.OPEN
+    base_status: str = ""
+    measure: Measure | None = None
+
+    @property
+    def pk(self):
+        return self.key
+
+    @property
+    def owner_user_id(self):
+        return self.owner_user.pk if self.owner_user else None
+
+    @property
+    def owner_network_id(self):
+        return self.owner_network.pk if self.owner_network else None
+
+    def get_kind_display(self):
+        return ActionItem.Kind(self.kind).label
+
+    def get_status_display(self):
+        return ActionItem.Status(self.status).label
+
+    def as_json(self) -> dict:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "text": self.text,
+            "owner_user": self.owner_user_id,
+            "owner_network": self.owner_network_id,
+            "due_on": self.due_on.isoformat() if self.due_on else None,
+            "status": self.status,
+            "base_status": self.base_status,
+            "measure": self.measure.pk if self.measure else None,
+        }
+
+
+def draft_items(minutes: Minutes) -> list[DraftItem]:
+    """The draft's decisions and actions, in order: its own list, or the
+    published items while the draft has none of its own (three queries)."""
+    if minutes.pk is None:
+        return []
+    if minutes.draft_items is None:
+        return [
+            DraftItem(
+                key=str(item.key),
+                kind=item.kind,
+                text=item.text,
+                owner_user=item.owner_user,
+                owner_network=item.owner_network,
+                due_on=item.due_on,
+                status=item.status,
+                base_status=item.status,
+                measure=item.measure,
+            )
+            for item in minutes.items.select_related("owner_user", "owner_network", "measure")
+        ]
+    rows = minutes.draft_items
+    users = User.objects.in_bulk([row["owner_user"] for row in rows if row.get("owner_user")])
+    networks = Network.objects.in_bulk([row["owner_network"] for row in rows if row.get("owner_network")])
+    measures = Measure.objects.in_bulk([row["measure"] for row in rows if row.get("measure")])
+    return [
+        DraftItem(
+            key=row["key"],
+            kind=row["kind"],
+            text=row["text"],
+            owner_user=users.get(row.get("owner_user")),
+            owner_network=networks.get(row.get("owner_network")),
+            due_on=date.fromisoformat(row["due_on"]) if row.get("due_on") else None,
+            status=row.get("status") or ActionItem.Status.OPEN,
+            base_status=row.get("base_status", ""),
+            measure=measures.get(row.get("measure")),
+        )
+        for row in rows
+    ]
+
+
 @transaction.atomic
 def minutes_save(*, minutes: Minutes, by: User, body: str, items: list[dict], revision: int) -> Minutes:
     """Save the draft: its text and its decisions and action items (dicts with
-    ``pk`` for existing rows, then the ``ITEM_FIELDS``), in their order.
+    ``pk``, the key of an item already in the draft, then the ``ITEM_FIELDS``),
+    in their order. Nothing reaches the published items before publication.
 
     ``revision`` is the one the editor started from: if the draft moved on
     since, nothing is written and ``MinutesConflict`` is raised."""
@@ -84,25 +177,53 @@ def minutes_save(*, minutes: Minutes, by: User, body: str, items: list[dict], re
     session_day = timezone.localdate(minutes.session.starts_at)
     for values in items:
         if values.get("due_on") and values["due_on"] < session_day:
-            raise ValidationError(_("Une échéance ne peut précéder la séance (%(day)s).") % {"day": session_day})
-    existing = {item.pk: item for item in minutes.items.all()}
-    kept = []
-    for position, values in enumerate(items, start=1):
-        item = existing.get(values.get("pk")) or ActionItem(minutes=minutes)
-        for field in ITEM_FIELDS:
+            raise ValidationError(
+                _("Une échéance ne peut précéder la séance (%(day)s).") % {"day": date_format(session_day, "j F Y")}
+            )
+    known = {item.key: item for item in draft_items(minutes)}
+    draft = []
+    for values in items:
+        before = known.get(str(values.get("pk") or ""))
+        item = DraftItem(
+            key=before.key if before else str(uuid.uuid4()),
+            kind=values.get("kind", ActionItem.Kind.DECISION),
+            text=values.get("text", ""),
+            base_status=before.base_status if before else "",
+        )
+        for field in ("owner_user", "owner_network", "due_on", "status", "measure"):
             if field in values:
                 setattr(item, field, values[field])
-        if item.status == ActionItem.Status.DONE and item.done_at is None:
-            item.done_at = timezone.now()
-        item.position = position
-        item.save()
-        kept.append(item.pk)
-    minutes.items.exclude(pk__in=kept).delete()
+        draft.append(item.as_json())
+    minutes.draft_items = draft
     minutes.body = body
     minutes.revision += 1
     minutes.updated_by = by
     minutes.save()
     return minutes
+
+
+def _publish_items(minutes: Minutes) -> None:
+    """The draft's items become the published ones, matched by key: new ones
+    created, changed ones updated, missing ones removed. An item's status is
+    the draft's only if the lead changed it; otherwise the owner's stands."""
+    if minutes.draft_items is None:
+        return
+    live = {str(item.key): item for item in minutes.items.all()}
+    kept = []
+    for position, draft in enumerate(draft_items(minutes), start=1):
+        item = live.get(draft.key) or ActionItem(minutes=minutes, key=uuid.UUID(draft.key))
+        for field in ("kind", "text", "owner_user", "owner_network", "due_on", "measure"):
+            setattr(item, field, getattr(draft, field))
+        if item.pk is None or draft.status != draft.base_status:
+            if draft.status != item.status:
+                item.done_at = timezone.now() if draft.status == ActionItem.Status.DONE else None
+            item.status = draft.status
+        item.position = position
+        item.save()
+        kept.append(item.pk)
+    minutes.items.exclude(pk__in=kept).delete()
+    minutes.draft_items = None
+    minutes.save(update_fields=["draft_items"])
 
 
 def _attendees_by_network(session: Session) -> list[dict]:
@@ -171,19 +292,20 @@ def minutes_publish(*, minutes: Minutes, by: User, reason: str = "") -> MinutesV
     session = minutes.session
     _require(by, "workgroups.edit_minutes", session)
     _check_writable(session)
-    if not minutes.body.strip() and not minutes.items.exists():
+    if not minutes.body.strip() and not draft_items(minutes):
         raise ValidationError(_("Le compte rendu est vide : écrivez-le avant de le publier."))
     previous = minutes.latest_version()
     reason = reason.strip()
     if previous is not None and not reason:
         raise ValidationError({"reason": _("Dites en quelques mots ce que corrige cette nouvelle version.")})
+    _publish_items(minutes)
     version = MinutesVersion.objects.create(
         minutes=minutes,
         number=(previous.number + 1) if previous else 1,
         published_by=by,
         reason=reason[:300],
         body=minutes.body,
-        body_html=render_markdown(minutes.body),
+        body_html=render_markdown(minutes.body, shift_headings=MINUTES_HEADING_SHIFT),
         snapshot=minutes_snapshot(minutes),
     )
     _timeline_follow(version, previous)
@@ -193,11 +315,12 @@ def minutes_publish(*, minutes: Minutes, by: User, reason: str = "") -> MinutesV
 
 def _timeline_follow(version: MinutesVersion, previous: MinutesVersion | None) -> None:
     session = version.minutes.session
-    url = absolute_url(reverse("workgroups:minutes_version", args=[session.pk, version.number]))
+    # A path inside the portal: it works whatever address the portal is reached at.
+    url = reverse("workgroups:minutes_version", args=[session.pk, version.number])
     with translation.override(settings.LANGUAGE_CODE):
-        source = _("Séance « %(session)s » du %(day)s (%(group)s), compte rendu v%(number)s") % {
+        source = _("Séance « %(session)s » du %(day)s (%(group)s), compte rendu, version %(number)s") % {
             "session": session.title,
-            "day": timezone.localtime(session.starts_at).strftime("%d/%m/%Y"),
+            "day": date_format(timezone.localtime(session.starts_at), "j F Y"),
             "group": session.group.title,
             "number": version.number,
         }
@@ -211,6 +334,7 @@ def _timeline_follow(version: MinutesVersion, previous: MinutesVersion | None) -
             text=item.text,
             source=source,
             source_url=url,
+            kind="decision" if item.kind == ActionItem.Kind.DECISION else "note",
             happened_on=timezone.localdate(session.starts_at),
             members_only=not session.group.minutes_public,
         )
@@ -268,13 +392,16 @@ def minutes_pdf_render(*, version_id: int, distribute: bool = True) -> RenderOut
             logger.warning("minutes: PDF of version %s failed (attempt %s): %s", version_id, version.pdf_attempts, exc)
             return RenderOutcome(status=version.pdf_status, error=version.pdf_error)
         session = version.minutes.session
+        # Sent once, for the version in force: a rerun, or a late render of a version since corrected, sends nothing.
+        first_render = not version.pdf_sha256
+        is_current = not version.minutes.versions.filter(number__gt=version.number).exists()
         name = f"session-{session.pk}-v{version.number}-{uuid.uuid4().hex[:8]}.pdf"
         version.pdf.save(name, ContentFile(pdf), save=False)
         version.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
         version.pdf_status = MinutesVersion.PdfStatus.READY
         version.pdf_error = ""
         version.save(update_fields=["pdf", "pdf_sha256", "pdf_status", "pdf_error", "pdf_attempts"])
-        if distribute:
+        if distribute and first_render and is_current:
             notifications.minutes_published_emails_queue(version=version, pdf=pdf)
     return RenderOutcome(status="ready")
 

@@ -478,6 +478,11 @@ class Minutes(models.Model):
 
     session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="minutes")
     body = models.TextField(_("texte"), blank=True, max_length=MINUTES_MAX_LENGTH)
+    # The decisions and actions being drafted, as a list of dicts (see
+    # ``minutes_services.DraftItem``); None while the draft follows the
+    # published items. Only publication writes ``ActionItem`` rows, which are
+    # what owners see and mark done: a draft never reaches a dashboard.
+    draft_items = models.JSONField(null=True, blank=True, editable=False)
     revision = models.PositiveIntegerField(default=0, editable=False)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
     updated_by = models.ForeignKey(
@@ -510,8 +515,9 @@ class ActionItemQuerySet(models.QuerySet):
 
 
 class ActionItem(models.Model):
-    """A decision or an action item of the minutes. Its ``key`` stays the same
-    across versions: the entry it adds to a measure's timeline follows it."""
+    """A published decision or action item (drafts live in ``Minutes.draft_items``).
+    Its ``key`` stays the same across versions: the entry it adds to a
+    measure's timeline follows it; its ``status`` lives on (owners mark it done)."""
 
     class Kind(models.TextChoices):
         DECISION = "decision", _("Décision")

@@ -28,6 +28,7 @@ from workgroups.models import (
     DEFAULT_REMINDER_OFFSETS,
     AgendaItem,
     CalendarFeed,
+    MinutesVersion,
     NetworkDelegate,
     Session,
     SessionInvitation,
@@ -203,6 +204,8 @@ def session_cancel(*, session: Session, by: User, reason: str = "") -> Session:
         raise ValidationError(_("Seule une séance programmée peut être annulée."))
     if session.ends_at <= timezone.now():
         raise ValidationError(_("Cette séance est terminée : elle ne peut plus être annulée."))
+    if MinutesVersion.objects.filter(minutes__session=session).exists():
+        raise ValidationError(_("Cette séance a un compte rendu publié : elle a eu lieu et ne peut plus être annulée."))
     session.status = Session.Status.CANCELLED
     session.cancelled_at = timezone.now()
     session.cancellation_reason = reason.strip()[:500]

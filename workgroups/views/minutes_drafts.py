@@ -24,7 +24,7 @@ from workgroups.minutes_forms import (
     item_initial,
     owner_choices,
 )
-from workgroups.models import ActionItem, Minutes, Session, SessionInvitation
+from workgroups.models import Minutes, Session, SessionInvitation
 from workgroups.notifications import minutes_recipients
 
 EDIT_MINUTES = "workgroups.edit_minutes"
@@ -60,7 +60,7 @@ class _Editor:
         people, networks = owner_choices(session.group, minutes)
         form_kwargs = {"measures": self.measures, "people": people, "networks": networks}
         if data is None:
-            items = list(minutes.items.select_related("measure"))
+            items = minutes_services.draft_items(minutes)
             self.form = MinutesForm(initial={"body": minutes.body, "revision": minutes.revision})
             self.formset = ActionItemFormSet(
                 initial=[item_initial(item) for item in items], form_kwargs=form_kwargs, prefix=ITEMS_PREFIX
@@ -169,7 +169,7 @@ def _conflict(request, session, current: Minutes):
     context.update(
         {
             "saved": current,
-            "saved_items": list(current.items.select_related("owner_user", "owner_network", "measure")),
+            "saved_items": minutes_services.draft_items(current),
         }
     )
     return render(request, "workgroups/minutes_conflict.html", context, status=409)
@@ -215,7 +215,7 @@ def minutes_preview(request, pk):
         "group": session.group,
         "minutes": minutes,
         "data": data,
-        "body_html": render_markdown(body),
+        "body_html": render_markdown(body, shift_headings=minutes_services.MINUTES_HEADING_SHIFT),
         "is_empty": not body.strip() and not data["items"],
         "number": (latest.number + 1) if latest else 1,
         "latest": latest,
@@ -294,7 +294,7 @@ def minutes_publish(request, pk):
         "number": (latest.number + 1) if latest else 1,
         "form": form,
         "recipients": _recipients(session),
-        "item_count": ActionItem.objects.filter(minutes=minutes).count() if minutes.pk else 0,
-        "is_empty": not minutes.body.strip() and not minutes.items.exists(),
+        "item_count": len(minutes_services.draft_items(minutes)),
+        "is_empty": not minutes.body.strip() and not minutes_services.draft_items(minutes),
     }
     return render(request, "workgroups/minutes_publish.html", context)

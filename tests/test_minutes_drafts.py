@@ -441,17 +441,19 @@ def test_a_correction_needs_a_reason_and_publishes_version_2(client, held, lead)
     minutes_services.minutes_save(minutes=minutes, by=lead, body=BODY, items=[], revision=0)
     with mock.patch.object(minutes_services, "_publish_render"):
         minutes_services.minutes_publish(minutes=minutes, by=lead)
-    minutes_services.minutes_save(minutes=minutes, by=lead, body=BODY + "\n\nPrécision.", items=[], revision=1)
+    minutes_services.minutes_save(
+        minutes=minutes, by=lead, body=BODY + "\n\nPrécision.", items=[], revision=2
+    )  # publication moved it on
     page = _text(client.get(_url("minutes_publish", held)))
     assert "Publier la version 2 corrigée" in page and "Ce que corrige cette version" in page
 
-    response = client.post(_url("minutes_publish", held), {"revision": "2", "reason": "  "})
+    response = client.post(_url("minutes_publish", held), {"revision": "3", "reason": "  "})
     assert response.status_code == 200
     assert "Dites en quelques mots ce que corrige cette nouvelle version." in _text(response)
     assert MinutesVersion.objects.count() == 1
 
     with mock.patch.object(minutes_services, "_publish_render"):
-        response = client.post(_url("minutes_publish", held), {"revision": "2", "reason": "Ajout d'une précision"})
+        response = client.post(_url("minutes_publish", held), {"revision": "3", "reason": "Ajout d'une précision"})
     assert response["Location"] == reverse("workgroups:minutes_version", args=[held.pk, 2])
     v2 = MinutesVersion.objects.get(number=2)
     assert v2.reason == "Ajout d'une précision" and v2.body.endswith("Précision.")

@@ -453,3 +453,43 @@ def test_the_document_dates_the_first_of_the_month_the_french_way(published):
     published.published_at = timezone.make_aware(datetime(2026, 12, 1, 10, 0))
     html = services.minutes_pdf_html(published)
     assert "1er décembre 2026" in html
+
+
+def test_the_pdf_keeps_its_fonts_and_page_numbers_with_hashed_static_names(tmp_path, settings):
+    """Production serves static files under the manifest's hashed names, which the
+    finders do not know: the fetcher reads them from the collected files."""
+    from django.core.management import call_command
+    from django.template.loader import render_to_string
+
+    from concertation.lib.pdf import html_to_pdf
+
+    settings.STATIC_ROOT = str(tmp_path / "static")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    html = render_to_string(
+        "workgroups/minutes_pdf.html",
+        {
+            "version": type("V", (), {"number": 1, "published_at": None, "reason": "", "body_html": "<p>Été</p>"})(),
+            "data": {
+                "group": "Groupe",
+                "session": "Séance",
+                "starts_at": "2026-12-01T09:00:00+00:00",
+                "ends_at": "2026-12-01T11:00:00+00:00",
+                "format": "En présentiel",
+                "place": "Paris",
+                "attendees": [],
+                "agenda": [],
+                "items": [],
+            },
+        },
+    )
+    assert "minutes_pdf." in html and "minutes_pdf.css" not in html  # the hashed name
+    reader = pypdf.PdfReader(io.BytesIO(html_to_pdf(html)))
+    fonts = {
+        str(font.get_object()["/BaseFont"]) for page in reader.pages for font in page["/Resources"]["/Font"].values()
+    }
+    assert all("Marianne" in font for font in fonts)
+    assert "page 1 / 1" in reader.pages[0].extract_text()

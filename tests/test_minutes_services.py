@@ -206,3 +206,33 @@ def test_a_session_with_published_minutes_is_not_cancelled(held, lead, django_ca
         services.minutes_publish(minutes=minutes, by=lead)
     with pytest.raises(ValidationError, match="compte rendu publié"):
         session_services.session_cancel(session=held, by=lead)
+
+
+def test_a_render_that_never_comes_back_ends_failed_not_queued_for_ever(held, lead, monkeypatch):
+    minutes = services.minutes_for(held)
+    _save(minutes, lead)
+    monkeypatch.setattr(services, "_publish_render", lambda version_id: None)
+    version = services.minutes_publish(minutes=minutes, by=lead)
+    # Three workers were killed while rendering: each attempt was counted before the work began.
+    MinutesVersion.objects.filter(pk=version.pk).update(
+        pdf_attempts=services.PDF_MAX_ATTEMPTS, published_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert services.minutes_pdf_resume() == 0
+    version.refresh_from_db()
+    assert version.pdf_status == MinutesVersion.PdfStatus.FAILED and "interrompu" in version.pdf_error
+
+
+def test_a_publication_confirmed_from_a_draft_read_before_a_change_is_refused(held, lead, monkeypatch):
+    monkeypatch.setattr(services, "_publish_render", lambda version_id: None)
+    minutes = services.minutes_for(held)
+    _save(minutes, lead)
+    read = minutes.revision + 1  # what the lead read on the confirmation page
+    minutes.refresh_from_db()
+    _save(minutes, lead, body="Changé entre-temps")
+    with pytest.raises(ValidationError, match="modifié"):
+        services.minutes_publish(minutes=minutes, by=lead, revision=read)
+    version = services.minutes_publish(minutes=minutes, by=lead, revision=read + 1)
+    # The same confirmation sent twice does not publish the draft twice.
+    with pytest.raises(ValidationError, match="modifié"):
+        services.minutes_publish(minutes=minutes, by=lead, reason="Doublon", revision=read + 1)
+    assert version.number == 1 and MinutesVersion.objects.count() == 1

@@ -285,6 +285,7 @@ def _past_minutes(group: WorkingGroup, lead: User) -> None:
     for number, corrected, reason, published_at in steps:
         if number in published or len(published) != number - 1:
             continue
+        minutes.refresh_from_db()  # publication moved its revision on
         existing = [item.key for item in minutes_services.draft_items(minutes)]
         minutes = minutes_services.minutes_save(
             minutes=minutes,

@@ -283,7 +283,7 @@ def minutes_snapshot(minutes: Minutes) -> dict:
 
 
 @transaction.atomic
-def minutes_publish(*, minutes: Minutes, by: User, reason: str = "") -> MinutesVersion:
+def minutes_publish(*, minutes: Minutes, by: User, reason: str = "", revision: int | None = None) -> MinutesVersion:
     """Freeze the draft as the next version; its PDF is rendered by a task on
     commit, which then sends it to the participants. Each decision or action
     linked to a measure keeps one entry on that measure's timeline; a
@@ -292,6 +292,11 @@ def minutes_publish(*, minutes: Minutes, by: User, reason: str = "") -> MinutesV
     session = minutes.session
     _require(by, "workgroups.edit_minutes", session)
     _check_writable(session)
+    if revision is not None and revision != minutes.revision:
+        # Saved (or published) by someone else since the lead read it: they confirm again.
+        raise ValidationError(
+            _("Le brouillon a été modifié depuis que vous l'avez relu : relisez l'aperçu, puis confirmez de nouveau.")
+        )
     if not minutes.body.strip() and not draft_items(minutes):
         raise ValidationError(_("Le compte rendu est vide : écrivez-le avant de le publier."))
     previous = minutes.latest_version()
@@ -299,6 +304,8 @@ def minutes_publish(*, minutes: Minutes, by: User, reason: str = "") -> MinutesV
     if previous is not None and not reason:
         raise ValidationError({"reason": _("Dites en quelques mots ce que corrige cette nouvelle version.")})
     _publish_items(minutes)
+    minutes.revision += 1
+    minutes.save(update_fields=["revision"])
     version = MinutesVersion.objects.create(
         minutes=minutes,
         number=(previous.number + 1) if previous else 1,
@@ -364,45 +371,67 @@ def minutes_pdf_html(version: MinutesVersion) -> str:
         return render_to_string("workgroups/minutes_pdf.html", {"version": version, "data": version.snapshot})
 
 
+def _locked_version(version_id: int) -> MinutesVersion | None:
+    return (
+        MinutesVersion.objects.select_for_update(of=("self",))
+        .select_related("minutes__session__group")
+        .filter(pk=version_id)
+        .first()
+    )
+
+
 def minutes_pdf_render(*, version_id: int, distribute: bool = True) -> RenderOutcome:
     """The task's work: render the version's PDF once, store it with its
-    SHA-256, then send it to the participants. Safe to run twice: a version
-    whose PDF is ready is left alone. A failure is recorded; the task retries
-    it, and after ``PDF_MAX_ATTEMPTS`` the version is marked failed."""
+    SHA-256, then send it to the participants. Safe to run twice: only a
+    pending version is rendered. The attempt is counted (and committed) before
+    the work, which runs with no lock held: a worker killed or stopped by the
+    time limit still used it up, and after ``PDF_MAX_ATTEMPTS`` the version is
+    marked failed instead of being tried for ever."""
     with transaction.atomic():
-        version = (
-            MinutesVersion.objects.select_for_update(of=("self",))
-            .select_related("minutes__session__group")
-            .filter(pk=version_id)
-            .first()
-        )
+        version = _locked_version(version_id)
         if version is None:
             return RenderOutcome(status="ready")
         if version.pdf_status != MinutesVersion.PdfStatus.PENDING:
             # Ready, or failed for good: only a rerun (which sets it pending again) renders it.
             return RenderOutcome(status=version.pdf_status)
+        if version.pdf_attempts >= PDF_MAX_ATTEMPTS:
+            version.pdf_status = MinutesVersion.PdfStatus.FAILED
+            version.pdf_error = version.pdf_error or _("Le rendu a été interrompu à chaque essai (durée ou mémoire).")
+            version.save(update_fields=["pdf_status", "pdf_error"])
+            return RenderOutcome(status=version.pdf_status, error=version.pdf_error)
         version.pdf_attempts += 1
-        try:
-            pdf = html_to_pdf(minutes_pdf_html(version))
-        except Exception as exc:  # noqa: BLE001 - the reason is kept for the lead and staff
+        version.save(update_fields=["pdf_attempts"])
+    try:
+        pdf = html_to_pdf(minutes_pdf_html(version))
+    except Exception as exc:  # noqa: BLE001 - the reason is kept for the lead and staff (time limit included)
+        with transaction.atomic():
+            version = _locked_version(version_id)
             version.pdf_error = f"{type(exc).__name__}: {exc}"[:2000]
             if version.pdf_attempts >= PDF_MAX_ATTEMPTS:
                 version.pdf_status = MinutesVersion.PdfStatus.FAILED
-            version.save(update_fields=["pdf_attempts", "pdf_error", "pdf_status"])
-            logger.warning("minutes: PDF of version %s failed (attempt %s): %s", version_id, version.pdf_attempts, exc)
-            return RenderOutcome(status=version.pdf_status, error=version.pdf_error)
-        session = version.minutes.session
+            version.save(update_fields=["pdf_error", "pdf_status"])
+        logger.warning("minutes: PDF of version %s failed (attempt %s): %s", version_id, version.pdf_attempts, exc)
+        return RenderOutcome(status=version.pdf_status, error=version.pdf_error)
+    with transaction.atomic():
+        version = _locked_version(version_id)
+        if version.pdf_status != MinutesVersion.PdfStatus.PENDING:
+            return RenderOutcome(status=version.pdf_status)  # another run finished it meanwhile
         # Sent once, for the version in force: a rerun, or a late render of a version since corrected, sends nothing.
         first_render = not version.pdf_sha256
         is_current = not version.minutes.versions.filter(number__gt=version.number).exists()
+        session = version.minutes.session
         name = f"session-{session.pk}-v{version.number}-{uuid.uuid4().hex[:8]}.pdf"
         version.pdf.save(name, ContentFile(pdf), save=False)
-        version.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-        version.pdf_status = MinutesVersion.PdfStatus.READY
-        version.pdf_error = ""
-        version.save(update_fields=["pdf", "pdf_sha256", "pdf_status", "pdf_error", "pdf_attempts"])
-        if distribute and first_render and is_current:
-            notifications.minutes_published_emails_queue(version=version, pdf=pdf)
+        try:
+            version.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+            version.pdf_status = MinutesVersion.PdfStatus.READY
+            version.pdf_error = ""
+            version.save(update_fields=["pdf", "pdf_sha256", "pdf_status", "pdf_error"])
+            if distribute and first_render and is_current:
+                notifications.minutes_published_emails_queue(version=version, pdf=pdf)
+        except Exception:
+            version.pdf.storage.delete(version.pdf.name)  # the row rolls back: leave no file behind
+            raise
     return RenderOutcome(status="ready")
 
 
@@ -410,6 +439,10 @@ def minutes_pdf_resume(*, grace_minutes: int = 10) -> int:
     """Periodic: queue again the PDFs still pending well after publication
     (their task was lost with the broker, or a worker died while rendering)."""
     late = timezone.now() - timedelta(minutes=grace_minutes)
+    # Every attempt used up by runs that never came back: failed, for staff to run again.
+    MinutesVersion.objects.filter(
+        pdf_status=MinutesVersion.PdfStatus.PENDING, published_at__lte=late, pdf_attempts__gte=PDF_MAX_ATTEMPTS
+    ).update(pdf_status=MinutesVersion.PdfStatus.FAILED, pdf_error=_("Le rendu a été interrompu à chaque essai."))
     pending = list(
         MinutesVersion.objects.filter(
             pdf_status=MinutesVersion.PdfStatus.PENDING, published_at__lte=late, pdf_attempts__lt=PDF_MAX_ATTEMPTS

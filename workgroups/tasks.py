@@ -27,7 +27,9 @@ def resume_session_fan_outs() -> int:
     return sessions_fan_out_resume()
 
 
-@shared_task(bind=True, max_retries=2)  # PDF_MAX_ATTEMPTS - 1: the first run and two retries
+# PDF_MAX_ATTEMPTS - 1 retries. Its own time limits: a document that would take
+# minutes is stopped (and counted as a failed attempt), never left to starve the queue.
+@shared_task(bind=True, max_retries=2, soft_time_limit=120, time_limit=150)
 def render_minutes_pdf(self, version_id: int) -> str:
     """Render a published version's PDF, then send it. A failed render is tried
     again after a pause, a few times; the version then shows the failure."""

@@ -2,7 +2,8 @@
 
 The documents reference only the portal's own static files (fonts,
 stylesheets, images), under ``PORTAL_ASSETS``: the URL fetcher serves those
-from the static finders and refuses everything else, so a link or image
+from the static finders (or, in production, the collected files with their
+hashed names) and refuses everything else, so a link or image
 written into a document can never make the renderer fetch anything:
 
 - no network: any other host, ``http:``, a protocol-relative ``//host/``;
@@ -19,6 +20,7 @@ screen readers.
 """
 
 import mimetypes
+import os
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -51,13 +53,25 @@ class StaticOnlyFetcher(URLFetcher):
             raise RefusedResource(f"refused path: {relative[:200]}")
         if PurePosixPath(relative).suffix.lower() not in SERVED_SUFFIXES:
             raise RefusedResource(f"refused file type: {relative[:200]}")
-        path = finders.find(relative)
+        path = finders.find(relative) or _collected(relative)
         if not path:
             raise RefusedResource(f"no such static file: {relative[:200]}")
         with open(path, "rb") as handle:
             body = handle.read()
         mime_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
         return URLFetcherResponse(url, body, {"Content-Type": mime_type})
+
+
+def _collected(relative: str) -> str | None:
+    """A file of the collected static files (production: the manifest's hashed
+    names, which the finders do not know), never outside ``STATIC_ROOT``."""
+    if not settings.STATIC_ROOT:
+        return None
+    root = os.path.realpath(settings.STATIC_ROOT)
+    path = os.path.realpath(os.path.join(root, relative))
+    if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
+        return None
+    return path
 
 
 def html_document(html: str) -> Document:

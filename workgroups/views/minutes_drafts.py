@@ -101,18 +101,6 @@ class _Editor:
         }
 
 
-def _moved_to(formset, items, move: str) -> int:
-    """The index, in the saved list, of the item "Monter"/"Descendre" moved (0 if unknown)."""
-    _direction, _dash, number = move.partition("-")
-    if not number.isdigit() or int(number) >= len(formset.forms):
-        return 0
-    moved = formset.forms[int(number)].cleaned_data.get("pk")
-    for index, item in enumerate(items):
-        if moved and item["pk"] == moved:
-            return index
-    return 0
-
-
 # --- The draft ------------------------------------------------------------------------
 
 
@@ -146,7 +134,7 @@ def minutes_edit(request, pk):
         return render(request, "workgroups/minutes_edit.html", editor.context())
     url = reverse("workgroups:minutes_edit", args=[session.pk])
     if move:
-        return redirect(f"{url}#item-{_moved_to(editor.formset, items, move)}")
+        return redirect(f"{url}#item-{editor.formset.moved_index(items, move)}")
     if request.POST.get("then") == "publish":
         return redirect("workgroups:minutes_publish", pk=session.pk)
     messages.success(

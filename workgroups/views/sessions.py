@@ -210,7 +210,7 @@ def agenda_edit(request, pk):
             url = reverse("workgroups:agenda_edit", args=[session.pk])
             if move:
                 # Back to the item that moved, where it now stands.
-                return redirect(f"{url}#agenda-item-{_moved_to(formset, items, move)}")
+                return redirect(f"{url}#agenda-item-{formset.moved_index(items, move)}")
             if request.POST.get("stay"):
                 return redirect(url)
             return redirect(session)
@@ -219,18 +219,6 @@ def agenda_edit(request, pk):
         "workgroups/agenda_edit.html",
         {"session": session, "group": session.group, "formset": formset, "measures": measures},
     )
-
-
-def _moved_to(formset, items, move: str) -> int:
-    """The index, in the saved agenda, of the item "Monter"/"Descendre" moved (0 if unknown)."""
-    _direction, _dash, number = move.partition("-")
-    if not number.isdigit() or int(number) >= len(formset.forms):
-        return 0
-    moved = formset.forms[int(number)].cleaned_data.get("pk")
-    for index, item in enumerate(items):
-        if moved and item["pk"] == moved:
-            return index
-    return 0
 
 
 # --- Invitations -------------------------------------------------------------------

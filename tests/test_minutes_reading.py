@@ -434,3 +434,12 @@ def test_the_panel_runs_the_same_queries_at_2_and_12_actions(client, alice, grou
 
 def test_the_header_offers_the_minutes_to_everyone(client):
     assert f'href="{reverse("workgroups:minutes_list")}"' in client.get(reverse("home")).content.decode()
+
+
+def test_a_search_that_cannot_be_read_finds_nothing(client, alice, published):
+    from django.urls import reverse
+
+    client.force_login(alice)
+    response = client.get(reverse("workgroups:minutes_list"), {"q": "x" * 300})
+    assert response.status_code == 200
+    assert response.context["page_obj"].paginator.count == 0

@@ -236,3 +236,11 @@ def test_a_publication_confirmed_from_a_draft_read_before_a_change_is_refused(he
     with pytest.raises(ValidationError, match="modifié"):
         services.minutes_publish(minutes=minutes, by=lead, reason="Doublon", revision=read + 1)
     assert version.number == 1 and MinutesVersion.objects.count() == 1
+
+
+def test_an_image_in_the_text_is_written_as_its_description():
+    from concertation.lib.markdown import render_markdown
+
+    html = render_markdown("Voir ![Carte des QPV <b>gras</b>](https://ailleurs.example/carte.png).")
+    assert "<img" not in html and "ailleurs.example" not in html
+    assert "[image : Carte des QPV &lt;b&gt;gras&lt;/b&gt;]" in html

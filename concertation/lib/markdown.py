@@ -7,7 +7,9 @@ each with ``rel="noopener noreferrer"``.
 """
 
 import nh3
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
@@ -20,6 +22,15 @@ URL_SCHEMES = {"http", "https", "mailto"}
 _parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"]
 )
+
+
+def _image_as_text(renderer, tokens, index, options, env):
+    """Documents carry no image (nothing is fetched): an image is written as its description."""
+    alt = renderer.renderInlineAsText(tokens[index].children or [], options, env)
+    return escape(f"[{_('image')} : {alt}]") if alt else ""
+
+
+_parser.add_render_rule("image", _image_as_text)
 
 
 def render_markdown(text: str, *, shift_headings: int = 1) -> SafeString:

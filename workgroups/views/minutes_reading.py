@@ -221,7 +221,10 @@ def minutes_list(request):
         .order_by("-published_at", "-pk")
     )
     minutes_filter = MinutesFilter(request.GET or None, queryset=versions, groups=groups)
-    page = Paginator(minutes_filter.qs, MINUTES_PER_PAGE).get_page(request.GET.get("page"))
+    # A search that cannot be read (too long, a NUL) finds nothing, rather than everything.
+    searched_badly = minutes_filter.is_bound and "q" in minutes_filter.form.errors
+    results = versions.none() if searched_badly else minutes_filter.qs
+    page = Paginator(results, MINUTES_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     filtered = bool(request.GET and any(request.GET.get(name, "").strip() for name in MinutesFilter.base_filters))
     return render(

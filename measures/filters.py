@@ -2,6 +2,7 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
 
@@ -120,3 +121,29 @@ class FeedbackFilter(django_filters.FilterSet):
 
     def filter_follow_up(self, queryset, name, value):
         return queryset.filter(responded_at__isnull=value == "waiting")
+
+    def describe(self) -> str:
+        """The active filters in words, for the printed page: « Filtres : Programme « X » ;
+        Famille de réseaux « Y » », or « Aucun filtre ». From the validated values, with their
+        labels (no query: the form was validated when the page was built); a value the form
+        refused is named as ignored, as the lists ignore it."""
+        if not self.is_bound:
+            return gettext("Aucun filtre")
+        form = self.form
+        form.is_valid()
+        parts = []
+        for name, field in form.fields.items():
+            value = form.cleaned_data.get(name)
+            if value in (None, ""):
+                continue
+            text = str(value) if isinstance(value, Model) else str(dict(field.choices).get(value, value))
+            parts.append(gettext("%(label)s « %(value)s »") % {"label": field.label, "value": text})
+        description = (
+            gettext("Filtres : %(filters)s") % {"filters": " ; ".join(parts)} if parts else gettext("Aucun filtre")
+        )
+        ignored = [str(form.fields[name].label) for name in form.errors if name in form.fields]
+        if ignored:
+            description += " " + gettext("(valeur non valide, filtre ignoré : %(names)s)") % {
+                "names": ", ".join(ignored)
+            }
+        return description

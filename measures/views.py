@@ -1,5 +1,6 @@
 import csv
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 import rules
 from django.conf import settings
@@ -11,13 +12,15 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.functional import SimpleLazyObject, cached_property
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from concertation.lib.converters import parse_id
 from concertation.lib.dashboard import panels_for
+from concertation.lib.emails import absolute_url
 from concertation.lib.francemap import EMPTY_FILL, Area, colour_for, legend, render_map
 from measures import services, synthesis
 from measures.cache import data_version, filtered_fragment, page_number
@@ -33,6 +36,24 @@ FEEDBACK_PER_PAGE = 20
 
 def _roadmap_is_visible(request) -> bool:
     return settings.PUBLIC_ROADMAP or request.user.is_authenticated
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _extraction_note(moment=None) -> str:
+    """« Extraction du 1er décembre 2025 à 14 h 05 (heure de Paris) », for the printed page.
+
+    Computed at request time and shown outside the cached fragments: a cached page
+    printed later says when it was printed, not when it was cached."""
+    moment = timezone.localtime(moment or timezone.now(), PARIS)
+    day = dateformat.format(moment, "j F Y")
+    if moment.day == 1 and (get_language() or "fr").startswith("fr"):
+        day = "1er" + day[1:]
+    return _("Extraction du %(date)s à %(time)s (heure de Paris)") % {
+        "date": day,
+        "time": dateformat.format(moment, r"G \h i"),
+    }
 
 
 def _get_feedback_for_user(request, pk: int, permission: str = "measures.read_feedback") -> Feedback:
@@ -114,6 +135,7 @@ def measure_detail(request, pk):
         "can_read_feedback": may_read_inside(request.user),
         # What other apps show on a measure's page (the sessions that discuss it), without measures importing them.
         "panels": panels_for(request, slot="measure", obj=measure),
+        "extraction": _extraction_note(),
     }
     if request.user.is_authenticated:
         context["can_file"] = services.networks_user_may_file_for(request.user).exists()
@@ -277,20 +299,28 @@ class _Echo:
         return value
 
 
+def _paris_time(moment) -> str:
+    return timezone.localtime(moment, PARIS).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
 EXPORT_COLUMNS = [
+    ("Programme", lambda f: f.measure.programme.title),
     ("Mesure (numéro)", lambda f: f.measure.number),
     ("Mesure", lambda f: f.measure.title),
     ("Réseau", lambda f: f.network.name),
     ("Famille", lambda f: f.network.get_family_display()),
     ("Territoire", lambda f: str(f.territory) if f.territory else "Territoire non précisé"),
+    ("Code du département", lambda f: f.departement.code if f.departement_id else ""),
     ("Consultation", lambda f: f.round.title if f.round else ""),
     ("Appréciation", lambda f: f.get_assessment_display()),
     ("Ce qui fonctionne", lambda f: f.what_works),
     ("Freins", lambda f: f.obstacles),
     ("Types de freins", lambda f: ", ".join(row.get_category_display() for row in f.obstacle_rows.all())),
     ("Ajustements proposés", lambda f: f.suggestions),
-    ("Transmis le", lambda f: timezone.localtime(f.submitted_at).strftime("%d/%m/%Y %H:%M") if f.submitted_at else ""),
+    ("Transmis le", lambda f: _paris_time(f.submitted_at)),
     ("Suite donnée", lambda f: f.response),
+    ("Suite donnée le", lambda f: _paris_time(f.responded_at) if f.response else ""),
+    ("Lien vers le retour", lambda f: absolute_url(reverse("measures:feedback_detail", args=[f.pk]))),
 ]
 
 
@@ -304,7 +334,10 @@ def _csv_safe(value) -> str:
 def feedback_export(request):
     """The filtered feedback as CSV, UTF-8 with BOM so spreadsheets read the accents."""
     queryset = (
-        _filtered_feedback(request).qs.order_by("measure__number", "-submitted_at").prefetch_related("obstacle_rows")
+        _filtered_feedback(request)
+        .qs.select_related("measure__programme", "departement")
+        .order_by("measure__number", "-submitted_at")
+        .prefetch_related("obstacle_rows")
     )
     writer = csv.writer(_Echo(), delimiter=";")
 
@@ -384,6 +417,10 @@ def synthesis_view(request):
         "fragment": fragment,
         "query_string": fragment.query_string,
         "data_version": data_version(),
+        # For the printed page, outside the cached fragment. With no filter in the address the
+        # filter is not even built; otherwise it was, and validated, for the fragment's key.
+        "active_filters": feedback_filter.describe() if fragment.params else _("Aucun filtre"),
+        "extraction": _extraction_note(),
     }
     return render(request, "measures/synthesis.html", context)
 
@@ -452,6 +489,46 @@ def _rate(item, answered: int, total: int) -> dict:
     return {"item": item, "answered": answered, "total": total, "rate": round(100 * answered / total) if total else 0}
 
 
+def _closed_round_results(consultation, measures, networks) -> dict:
+    """What each invited network answered in a closed round, from one query.
+
+    ``networks`` lists, for each invited network that submitted feedback, its
+    answered measures with the feedback on each; ``missing`` the invited
+    networks with measures left unanswered (shown to staff only)."""
+    feedback = list(
+        Feedback.objects.submitted()
+        .filter(round=consultation)
+        .only("pk", "network_id", "measure_id", "assessment", "submitted_at")
+        .order_by("submitted_at", "pk")
+    )
+    by_pair: dict[tuple[int, int], list[Feedback]] = {}
+    by_measure: dict[int, Counter] = {}
+    for item in feedback:
+        by_pair.setdefault((item.network_id, item.measure_id), []).append(item)
+        by_measure.setdefault(item.measure_id, Counter())[item.assessment] += 1
+    answers, missing = [], []
+    for network in networks:
+        rows = [
+            {"measure": m, "feedback": by_pair[(network.pk, m.pk)]} for m in measures if (network.pk, m.pk) in by_pair
+        ]
+        if rows:
+            answers.append(
+                {"network": network, "rows": rows, "feedback_count": sum(len(row["feedback"]) for row in rows)}
+            )
+        if len(rows) < len(measures):
+            answered = {row["measure"].pk for row in rows}
+            missing.append({"network": network, "measures": [m for m in measures if m.pk not in answered]})
+    return {
+        "networks": answers,
+        "missing": missing,
+        "feedback_count": sum(answer["feedback_count"] for answer in answers),
+        "measures": [
+            {"measure": m, "distribution": synthesis.distribution(by_measure.get(m.pk, {}))} for m in measures
+        ],
+        "answered": set(by_pair),
+    }
+
+
 @inside_required
 def round_detail(request, pk):
     consultation = get_object_or_404(
@@ -462,28 +539,37 @@ def round_detail(request, pk):
         pk=pk,
     )
     measures, networks = list(consultation.measures.all()), list(consultation.networks.all())
-    answered = {
-        (network, measure) for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
-    }
-    my_networks = services.networks_user_may_file_for(request.user).filter(pk__in=[n.pk for n in networks])
-    drafts: dict[int, set[int]] = {}
-    for network_id, measure_id in Feedback.objects.filter(
-        round=consultation, author=request.user, status=Feedback.Status.DRAFT
-    ).values_list("network_id", "measure_id"):
-        drafts.setdefault(network_id, set()).add(measure_id)
+    # Read once: the page does not change its mind if the round closes while it renders.
+    state = consultation.state
     context = {
         "round": consultation,
+        "state": state,
         "measures": measures,
-        "my_networks": [
+        "can_view_rates": request.user.has_perm("measures.read_response_rates"),
+    }
+    if state == "closed":
+        # A closed round shows what the networks answered; nobody is asked to answer it.
+        results = _closed_round_results(consultation, measures, networks)
+        answered = results["answered"]
+        context["results"] = results
+    else:
+        answered = {
+            (network, measure) for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
+        }
+        my_networks = services.networks_user_may_file_for(request.user).filter(pk__in=[n.pk for n in networks])
+        drafts: dict[int, set[int]] = {}
+        for network_id, measure_id in Feedback.objects.filter(
+            round=consultation, author=request.user, status=Feedback.Status.DRAFT
+        ).values_list("network_id", "measure_id"):
+            drafts.setdefault(network_id, set()).add(measure_id)
+        context["my_networks"] = [
             {
                 "network": n,
                 "todo": [m for m in measures if (n.pk, m.pk) not in answered],
                 "drafts": drafts.get(n.pk, set()),
             }
             for n in my_networks
-        ],
-        "can_view_rates": request.user.has_perm("measures.read_response_rates"),
-    }
+        ]
     if context["can_view_rates"]:
         by_network = Counter(network for network, _measure in answered)
         by_measure = Counter(measure for _network, measure in answered)

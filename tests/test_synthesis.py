@@ -131,7 +131,9 @@ def test_the_csv_export_is_utf8_with_bom_and_neutralises_formulas(client, alice,
     raw = b"".join(response.streaming_content)
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:3] == ["Mesure (numéro)", "Mesure", "Réseau"]
+    assert rows[0][:4] == ["Programme", "Mesure (numéro)", "Mesure", "Réseau"]
+    assert rows[0][-3:] == ["Suite donnée", "Suite donnée le", "Lien vers le retour"]
+    assert "Code du département" in rows[0]
     assert len(rows) == 3
     assert "Écoles associées" in [cell for row in rows for cell in row]
     assert '\'=HYPERLINK("http://x")' in [cell for row in rows for cell in row]

@@ -327,7 +327,8 @@ EXPORT_COLUMNS = [
 def _csv_safe(value) -> str:
     """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
     text = str(value)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+    # Leading spaces or line breaks do not stop some spreadsheets from reading a formula.
+    return "'" + text if text.lstrip(" \n")[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
 
 
 @inside_required
@@ -497,7 +498,8 @@ def _closed_round_results(consultation, measures, networks) -> dict:
     networks with measures left unanswered (shown to staff only)."""
     feedback = list(
         Feedback.objects.submitted()
-        .filter(round=consultation)
+        # Only what is still part of the round: a network or measure taken out since leaves its feedback out.
+        .filter(round=consultation, network__in=[n.pk for n in networks], measure__in=[m.pk for m in measures])
         .only("pk", "network_id", "measure_id", "assessment", "submitted_at")
         .order_by("submitted_at", "pk")
     )
@@ -553,8 +555,11 @@ def round_detail(request, pk):
         answered = results["answered"]
         context["results"] = results
     else:
+        invited, asked = {n.pk for n in networks}, {m.pk for m in measures}
         answered = {
-            (network, measure) for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
+            (network, measure)
+            for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
+            if network in invited and measure in asked  # a network or measure taken out since does not count
         }
         my_networks = services.networks_user_may_file_for(request.user).filter(pk__in=[n.pk for n in networks])
         drafts: dict[int, set[int]] = {}

@@ -196,3 +196,22 @@ def test_the_closed_round_page_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(len(small.captured_queries)):
         body = client.get(url).content.decode()
     assert "Retours transmis : 45 ; réseaux ayant répondu : 7." in body
+
+
+def test_networks_and_measures_taken_out_of_a_closed_round_are_not_counted(client, staff, network_a, network_b):
+    from measures.models import ConsultationRound
+    from tests.factories import FeedbackFactory, MeasureFactory, RoundFactory
+
+    kept, removed = MeasureFactory(number=31), MeasureFactory(number=32)
+    consultation = RoundFactory(measures=[kept, removed], networks=[network_a, network_b])
+    for network, measure in ((network_a, kept), (network_a, removed), (network_b, kept)):
+        FeedbackFactory(round=consultation, network=network, measure=measure, status="submitted")
+    consultation.measures.remove(removed)
+    consultation.networks.remove(network_b)
+    ConsultationRound.objects.filter(pk=consultation.pk).update(
+        opens_at=consultation.opens_at.replace(year=2020), closes_at=consultation.closes_at.replace(year=2020)
+    )
+    client.force_login(staff)
+    page = client.get(reverse("measures:round_detail", args=[consultation.pk])).content.decode()
+    assert "200" not in page
+    assert "Retours transmis : 1 ;" in page

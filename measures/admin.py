@@ -1,7 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Case, Count, Exists, FloatField, IntegerField, OuterRef, Subquery, When
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from measures import services
 from measures.forms import MeasureImportForm
@@ -134,14 +138,109 @@ class MeasureAdmin(CsvImportMixin, admin.ModelAdmin):
         }
 
 
+def _count_of(rows):
+    """How many ``rows`` (a queryset of one round's through rows) as a column: 0 when none."""
+    counted = rows.order_by().values("consultationround_id").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def rounds_with_rates(queryset):
+    """Rounds annotated with ``network_count``, ``answered_count`` (invited
+    networks with submitted feedback on every measure of the round) and
+    ``response_rate`` (a percentage, None without invited networks): columns of
+    the rounds' own query, whatever the number of rounds, on PostgreSQL and
+    SQLite alike (correlated subqueries in WHERE only)."""
+    invited = ConsultationRound.networks.through.objects.filter(consultationround_id=OuterRef("pk"))
+    # A measure of the round on which the invited network (two levels up) has no submitted feedback.
+    unanswered_measures = ConsultationRound.measures.through.objects.filter(
+        consultationround_id=OuterRef("consultationround_id")
+    ).exclude(
+        Exists(
+            Feedback.objects.filter(
+                round_id=OuterRef(OuterRef("consultationround_id")),
+                network_id=OuterRef(OuterRef("network_id")),
+                measure_id=OuterRef("measure_id"),
+                status=Feedback.Status.SUBMITTED,
+            )
+        )
+    )
+    return queryset.annotate(
+        network_count=_count_of(invited),
+        answered_count=_count_of(invited.exclude(Exists(unanswered_measures))),
+    ).annotate(
+        response_rate=Case(
+            When(network_count=0, then=None),
+            default=Cast("answered_count", FloatField()) * 100.0 / Cast("network_count", FloatField()),
+            output_field=FloatField(),
+        )
+    )
+
+
+ROUND_STATES = {
+    # A context: Django's own catalogue translates a bare "Close" ("Fermer").
+    "upcoming": pgettext_lazy("état d'une consultation", "À venir"),
+    "open": pgettext_lazy("état d'une consultation", "Ouverte"),
+    "closed": pgettext_lazy("état d'une consultation", "Close"),
+}
+
+
+class RoundStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("état")
+    parameter_name = "etat"
+
+    def lookups(self, request, model_admin):
+        return list(ROUND_STATES.items())
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "upcoming":
+            return queryset.filter(opens_at__gt=now)
+        if self.value() == "open":
+            return queryset.open_at(now)
+        if self.value() == "closed":
+            return queryset.filter(closes_at__lte=now)
+        return queryset
+
+
 @admin.register(ConsultationRound)
 class ConsultationRoundAdmin(admin.ModelAdmin):
-    list_display = ["title", "roadmap", "opens_at", "closes_at", "opening_notified_at"]
-    list_filter = ["roadmap"]
+    list_display = [
+        "title",
+        "roadmap",
+        "state_label",
+        "opens_at",
+        "closes_at",
+        "network_count",
+        "response_rate",
+        "opening_notified_at",
+    ]
+    list_filter = [RoundStateFilter, "roadmap"]
+    list_select_related = ["roadmap"]
     search_fields = ["title"]
     filter_horizontal = ["measures", "networks"]
     readonly_fields = ["opening_notified_at"]
-    actions = ["open_now", "close_now"]
+    actions = ["open_now", "close_now", "remind_now"]
+
+    def get_queryset(self, request):
+        return rounds_with_rates(super().get_queryset(request))
+
+    @admin.display(description=gettext_lazy("état"))
+    def state_label(self, consultation):
+        return ROUND_STATES[consultation.state]
+
+    @admin.display(description=gettext_lazy("réseaux invités"), ordering="network_count")
+    def network_count(self, consultation):
+        return consultation.network_count
+
+    @admin.display(description=gettext_lazy("taux de réponse"), ordering="response_rate")
+    def response_rate(self, consultation):
+        if consultation.response_rate is None:
+            return "—"
+        return _("%(rate)s %% (%(answered)s sur %(invited)s)") % {
+            "rate": round(consultation.response_rate),
+            "answered": consultation.answered_count,
+            "invited": consultation.network_count,
+        }
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -177,11 +276,62 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
                     request, _("« %(title)s » était déjà close.") % {"title": consultation.title}, messages.INFO
                 )
 
+    @admin.action(
+        description=gettext_lazy("Relancer maintenant les réseaux qui n'ont pas répondu"), permissions=["change"]
+    )
+    def remind_now(self, request, queryset):
+        for consultation in queryset:
+            try:
+                count = services.round_remind_now(consultation=consultation, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.WARNING)
+                continue
+            if count:
+                self.message_user(
+                    request,
+                    _("« %(title)s » : %(count)s courriel(s) de relance mis en file d'envoi.")
+                    % {"title": consultation.title, "count": count},
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "« %(title)s » : aucun courriel mis en file ; les réseaux sans réponse n'ont ni "
+                        "représentant ni coordinateur actif, ou ont déjà été relancés cette minute-ci."
+                    )
+                    % {"title": consultation.title},
+                    messages.WARNING,
+                )
+
+
+class FollowUpFilter(admin.SimpleListFilter):
+    title = gettext_lazy("suite donnée")
+    parameter_name = "suite"
+
+    def lookups(self, request, model_admin):
+        return [("oui", _("Réponse donnée")), ("non", _("Sans réponse"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "oui":
+            return queryset.filter(responded_at__isnull=False)
+        if self.value() == "non":
+            return queryset.filter(responded_at__isnull=True)
+        return queryset
+
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
     list_display = ["measure", "network", "assessment", "status", "submitted_at", "responded_at"]
-    list_filter = ["status", "assessment", "network__family", "network", "round", "measure__programme"]
+    list_filter = [
+        "status",
+        FollowUpFilter,
+        "assessment",
+        "network__family",
+        "network",
+        "round",
+        "measure__programme",
+    ]
     search_fields = ["what_works", "obstacles", "suggestions", "author__email", "network__name"]
     list_select_related = ["measure", "network"]
     readonly_fields = [f.name for f in Feedback._meta.fields if f.name != "id"]

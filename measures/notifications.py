@@ -73,16 +73,20 @@ def networks_missing_answers(consultation: ConsultationRound) -> dict[int, list[
     }
 
 
-def round_reminder_emails_queue(*, consultation: ConsultationRound) -> int:
-    """Remind the people of the networks that have not answered on every measure."""
+def round_reminder_emails_queue(*, consultation: ConsultationRound, cause: str | None = None) -> int:
+    """Remind the people of the networks that have not answered on every measure.
+
+    Once per network, closing date and person; ``cause`` names another
+    occasion (an agent's "relancer maintenant" at a given minute)."""
     missing = networks_missing_answers(consultation)
     due_on = timezone.localdate(consultation.closes_at).isoformat()
+    occasion = f"{due_on}" if cause is None else f"{due_on}:{cause}"
     emails = [
         Email(
             to=membership.user.email,
             template="round_reminder",
             about=consultation,
-            once_key=f"round:{consultation.pk}:reminder:{membership.network_id}:{due_on}:{membership.user_id}",
+            once_key=f"round:{consultation.pk}:reminder:{membership.network_id}:{occasion}:{membership.user_id}",
             context={
                 "round": consultation,
                 "network": membership.network,

@@ -291,6 +291,29 @@ def rounds_remind_due(*, now=None) -> int:
     return queued
 
 
+@transaction.atomic
+def round_remind_now(*, consultation: ConsultationRound, by: User) -> int:
+    """Staff: remind now the networks of an open round that have not answered
+    on every measure (once per minute at most, on top of the periodic
+    reminder). Returns how many e-mails were queued."""
+    if not by.has_perm("measures.change_consultationround"):
+        raise PermissionDenied
+    consultation = ConsultationRound.objects.select_for_update().get(pk=consultation.pk)
+    if not consultation.is_open():
+        raise ValidationError(
+            _("« %(title)s » n'est pas ouverte : on ne relance que pendant la consultation.")
+            % {"title": consultation.title}
+        )
+    missing = notifications.networks_missing_answers(consultation)
+    if not missing:
+        raise ValidationError(
+            _("« %(title)s » : tous les réseaux invités ont répondu, personne à relancer.")
+            % {"title": consultation.title}
+        )
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    return notifications.round_reminder_emails_queue(consultation=consultation, cause=f"now:{minute}")
+
+
 # --- Feedback ----------------------------------------------------------------
 
 

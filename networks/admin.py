@@ -1,10 +1,12 @@
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
@@ -154,12 +156,64 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "network", "territory"]
 
 
+INVITATION_STATES = {
+    "pending": gettext_lazy("En attente"),
+    "accepted": gettext_lazy("Acceptée"),
+    "expired": gettext_lazy("Expirée"),
+    "cancelled": gettext_lazy("Annulée"),
+}
+
+
+def _invitation_expiry_limit():
+    """Invitations created before this moment have an expired link."""
+    return timezone.now() - timezone.timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+
+
+def invitation_state(invitation) -> str:
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.revoked_at is not None:
+        return "cancelled"
+    return "expired" if invitation.created_at <= _invitation_expiry_limit() else "pending"
+
+
+class InvitationStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("statut")
+    parameter_name = "statut"
+
+    def lookups(self, request, model_admin):
+        return list(INVITATION_STATES.items())
+
+    def queryset(self, request, queryset):
+        limit = _invitation_expiry_limit()
+        if self.value() == "accepted":
+            return queryset.filter(accepted_at__isnull=False)
+        if self.value() == "cancelled":
+            return queryset.filter(accepted_at__isnull=True, revoked_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.pending().filter(created_at__lte=limit)
+        if self.value() == "pending":
+            return queryset.pending().filter(created_at__gt=limit)
+        return queryset
+
+
 @admin.register(Invitation)
 class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
     import_title = gettext_lazy("Inviter des personnes à partir d'un fichier CSV")
     import_help_template = "admin/networks/invitation/import_help.html"
-    list_display = ["email", "full_name", "network", "role", "created_at", "email_state", "accepted_at", "revoked_at"]
+    list_display = [
+        "email",
+        "full_name",
+        "network",
+        "role",
+        "state",
+        "created_at",
+        "email_state",
+        "accepted_at",
+        "revoked_at",
+    ]
     list_filter = [
+        InvitationStateFilter,
         "network",
         "role",
         ("accepted_at", admin.EmptyFieldListFilter),
@@ -183,6 +237,10 @@ class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("emails")
+
+    @admin.display(description=gettext_lazy("statut"))
+    def state(self, invitation):
+        return INVITATION_STATES[invitation_state(invitation)]
 
     @admin.display(description=gettext_lazy("courriel"))
     def email_state(self, invitation):

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-outbox bench-sessions bench-minutes lint format messages system-deps clean
+.PHONY: run test bench bench-outbox bench-sessions bench-minutes bench-search lint format messages system-deps clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 est requis ($(PYTHON) introuvable)."; exit 1; }
@@ -57,6 +57,10 @@ bench-sessions: $(STAMP) messages
 # A 30-page minutes PDF: the portal's rendering against WeasyPrint alone on the same HTML, and the lead's publication.
 bench-minutes: $(STAMP) messages
 	$(BIN)/python bench/minutes_pdf.py $(BENCH_ARGS)
+
+# The feedback search at the scale of `bench` (50,060 feedback), with its GIN index and after dropping it.
+bench-search: $(STAMP) messages
+	$(BIN)/python bench/feedback_search.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

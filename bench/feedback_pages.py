@@ -52,22 +52,25 @@ def generate(feedback_count: int, seed: int = 60) -> dict:
         Feedback,
         FeedbackObstacle,
         Measure,
+        Ministry,
         ObstacleCategory,
         Roadmap,
     )
+    from measures.services import measure_set_ministries
     from networks.models import Membership, Network, Territory, User
 
     rng = random.Random(seed)
     roadmap = Roadmap.objects.get()
     programmes = list(roadmap.programmes.all())
     for number in range(roadmap.measures.count() + 1, 61):
-        Measure.objects.create(
+        measure = Measure.objects.create(
             roadmap=roadmap,
             programme=rng.choice(programmes),
             number=number,
             title=f"Mesure de charge {number}",
-            lead_ministry=rng.choice(["Travail", "Ville", "Éducation nationale", "Intérieur"]),
         )
+        name = rng.choice(["Travail", "Ville", "Éducation nationale", "Intérieur"])
+        measure_set_ministries(measure=measure, ministries=[Ministry.objects.get_or_create(name=name)[0]])
     measures = list(Measure.objects.all())
     networks = list(Network.objects.all())
     departements = list(Territory.objects.filter(level="departement").select_related("parent"))

@@ -191,7 +191,6 @@ def _minutes():
             programme=programme,
             number=n,
             title=f"Mesure {n} : emplois francs",
-            lead_ministry="Travail",
         )
         for n in range(1, AGENDA + 1)
     ]

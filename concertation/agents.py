@@ -9,13 +9,21 @@ import importlib
 
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 
 _migration = importlib.import_module("concertation.migrations.0001_agents_group")
 _workgroups = importlib.import_module("concertation.migrations.0002_agents_workgroups")
 _minutes = importlib.import_module("concertation.migrations.0003_agents_minutes")
+_round_reports = importlib.import_module("concertation.migrations.0004_agents_round_reports")
+_ministries = importlib.import_module("concertation.migrations.0005_agents_ministries")
 
 AGENTS_GROUP = _migration.AGENTS_GROUP
-LATER_PERMISSIONS = [*_workgroups.WORKGROUP_PERMISSIONS, *_minutes.MINUTES_PERMISSIONS]
+LATER_PERMISSIONS = [
+    *_workgroups.WORKGROUP_PERMISSIONS,
+    *_minutes.MINUTES_PERMISSIONS,
+    *_round_reports.ROUND_REPORT_PERMISSIONS,
+    *_ministries.MINISTRY_PERMISSIONS,
+]
 AGENT_PERMISSIONS = [*_migration.AGENT_PERMISSIONS, *LATER_PERMISSIONS]
 
 
@@ -25,10 +33,9 @@ def agents_group() -> Group:
     if group is None:
         _migration.create_agents_group(apps, None)
         group = Group.objects.get(name=AGENTS_GROUP)
-        group.permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label="workgroups",
-                codename__in=[name.split(".", 1)[1] for name in LATER_PERMISSIONS],
-            )
-        )
+        later = Q()
+        for name in LATER_PERMISSIONS:
+            app_label, codename = name.split(".", 1)
+            later |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.add(*Permission.objects.filter(later))
     return group

@@ -47,7 +47,8 @@ PORTAL_BASE_URL = (env_str("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip
 LOCAL_TRIAL = env_bool("LOCAL_TRIAL", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin, with the index agents use (concertation/admin_site.py).
+    "concertation.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -99,6 +100,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "concertation.context_processors.portal",
             ],
+            # Every template's `date` filter writes the first of the month « 1er » in French.
+            "builtins": ["concertation.templatetags.dates"],
         },
     },
 ]
@@ -189,6 +192,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "resume-minutes-pdfs": {
         "task": "workgroups.tasks.resume_minutes_pdfs",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    # Closed rounds get their report once; reports left pending are queued again.
+    "request-round-reports": {
+        "task": "measures.tasks.request_round_reports",
         "schedule": 300.0,
         "options": {"expires": 290},
     },
@@ -368,10 +377,16 @@ LOGGING = {
 # Public-facing identity of the service, shown in the header, footer and legal pages.
 PORTAL = {
     "name": "Concertation",
+    # The administration that runs the portal and sends its e-mails, named in them and on the legal pages.
+    "administration": env_str("PORTAL_ADMINISTRATION") or "Agence nationale de la cohésion des territoires (ANCT)",
     "tagline": _("La concertation continue avec les réseaux de la politique de la ville"),
     # "none" until an RGAA audit has been carried out: no audit, no compliance claim.
     "accessibility_status": env_str("ACCESSIBILITY_STATUS", "none"),
     "accessibility_statement_date": date.fromisoformat(env_str("ACCESSIBILITY_STATEMENT_DATE", "2026-11-25")),
+    # The multi-year accessibility plan (schéma pluriannuel, three years) summed up on the statement,
+    # and the address of the administration's full plan when it publishes one.
+    "accessibility_plan_period": env_str("ACCESSIBILITY_PLAN_PERIOD", "2026-2028"),
+    "accessibility_plan_url": env_str("ACCESSIBILITY_PLAN_URL", ""),
     "contact_email": env_str("CONTACT_EMAIL") or "concertation@portail.example",
     "dpo_email": env_str("DPO_EMAIL") or "dpo@portail.example",
     "host": env_str("HOSTING_PROVIDER", ""),

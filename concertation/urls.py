@@ -14,9 +14,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tableau-de-bord/", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("recherche/", views.search, name="search"),
     path("mentions-legales/", legal_page(template_name="pages/legal_notice.html"), name="legal_notice"),
     path("donnees-personnelles/", legal_page(template_name="pages/personal_data.html"), name="personal_data"),
     path("accessibilite/", legal_page(template_name="pages/accessibility.html"), name="accessibility"),
+    path("plan-du-site/", views.sitemap, name="sitemap"),
     # Addresses are changed by staff only: an unverified change would let anyone
     # claim the invitations sent to another person's address.
     path("compte/email/", RedirectView.as_view(pattern_name="dashboard"), name="account_email"),

@@ -1,22 +1,29 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Exists, FloatField, IntegerField, OuterRef, Subquery, When
 from django.db.models.functions import Cast, Coalesce
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from measures import services
+from measures import reports, services
 from measures.forms import MeasureImportForm
 from measures.models import (
     ConsultationRound,
     Feedback,
     Measure,
+    MeasureMinistry,
     MeasureStatus,
     MeasureUpdate,
+    Ministry,
     Programme,
     Roadmap,
+    RoundReport,
     transition_allowed,
 )
 from networks.admin_import import CsvImportMixin
@@ -72,6 +79,21 @@ class MeasureUpdateInline(admin.StackedInline):
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
 
+@admin.register(Ministry)
+class MinistryAdmin(admin.ModelAdmin):
+    list_display = ["name", "short_name"]
+    search_fields = ["name", "short_name"]
+
+
+class MeasureMinistryInline(admin.TabularInline):
+    """The measure's ministries in order: the first (order 1) is the lead ministry."""
+
+    model = MeasureMinistry
+    fields = ["position", "ministry"]
+    autocomplete_fields = ["ministry"]
+    extra = 1
+
+
 class MeasureAdminForm(forms.ModelForm):
     class Meta:
         model = Measure
@@ -81,7 +103,6 @@ class MeasureAdminForm(forms.ModelForm):
             "number",
             "title",
             "summary",
-            "lead_ministry",
             "status",
             "indicators",
             "owner",
@@ -103,13 +124,20 @@ class MeasureAdmin(CsvImportMixin, admin.ModelAdmin):
     import_title = gettext_lazy("Importer des mesures à partir d'un fichier CSV")
     import_help_template = "admin/measures/measure/import_help.html"
     form = MeasureAdminForm
-    list_display = ["number", "title", "programme", "lead_ministry", "status"]
+    list_display = ["number", "title", "programme", "ministries_display", "status"]
     list_display_links = ["number", "title"]
-    list_filter = ["roadmap", "programme", "status", "lead_ministry"]
-    search_fields = ["title", "summary", "lead_ministry"]
+    list_filter = ["roadmap", "programme", "status", "ministries"]
+    search_fields = ["title", "summary", "ministries__name", "ministries__short_name"]
     list_select_related = ["programme"]
-    inlines = [StatusHistoryInline, MeasureUpdateInline]
+    inlines = [MeasureMinistryInline, StatusHistoryInline, MeasureUpdateInline]
     change_list_template = "admin/measures/measure/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_ministries()
+
+    @admin.display(description=gettext_lazy("ministères (chef de file en premier)"))
+    def ministries_display(self, obj):
+        return ", ".join(m.name for m in obj.ministry_list) or "—"
 
     def save_model(self, request, obj, form, change):
         new_status = obj.status
@@ -132,10 +160,15 @@ class MeasureAdmin(CsvImportMixin, admin.ModelAdmin):
 
     def run_import(self, request, form, text):
         result = services.measures_import_csv(roadmap=form.cleaned_data["roadmap"], text=text, author=request.user)
-        return _("Import terminé : %(created)s mesure(s) créée(s), %(updated)s mise(s) à jour.") % {
+        message = _("Import terminé : %(created)s mesure(s) créée(s), %(updated)s mise(s) à jour.") % {
             "created": result.created,
             "updated": result.updated,
         }
+        if result.new_ministries:
+            message += " " + _("Ministères ajoutés à la liste : %(names)s.") % {
+                "names": ", ".join(result.new_ministries)
+            }
+        return message
 
 
 def _count_of(rows):
@@ -202,6 +235,40 @@ class RoundStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+def report_download_link(report):
+    """The portal's download link of a ready report (staff only), with its size and pages; else its state."""
+    if report.status != RoundReport.Status.READY:
+        return report.error if report.status == RoundReport.Status.FAILED else "—"
+    return format_html(
+        '<a href="{}" download>{}</a> ({} ko, {} p.)',
+        reverse("measures:round_report_download", args=[report.pk]),
+        _("Télécharger"),
+        round((report.size or 0) / 1024),
+        report.page_count or "?",
+    )
+
+
+class RoundReportInline(admin.TabularInline):
+    """The round's PDF reports, read-only: the action « Générer le rapport » asks for a new one."""
+
+    model = RoundReport
+    fields = ["requested_at", "requested_by", "status", "rendered_at", "download"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("fichier"))
+    def download(self, report):
+        return report_download_link(report)
+
+
 @admin.register(ConsultationRound)
 class ConsultationRoundAdmin(admin.ModelAdmin):
     list_display = [
@@ -219,7 +286,19 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     filter_horizontal = ["measures", "networks"]
     readonly_fields = ["opening_notified_at"]
-    actions = ["open_now", "close_now", "remind_now"]
+    actions = ["open_now", "close_now", "remind_now", "generate_report"]
+    inlines = [RoundReportInline]
+
+    @admin.action(description=gettext_lazy("Générer le rapport (PDF)"), permissions=["change"])
+    def generate_report(self, request, queryset):
+        for consultation in queryset:
+            reports.round_report_request(consultation=consultation, by=request.user)
+            self.message_user(
+                request,
+                _("« %(title)s » : le rapport est en préparation ; il sera listé sur la fiche de la consultation.")
+                % {"title": consultation.title},
+                messages.SUCCESS,
+            )
 
     def get_queryset(self, request):
         return rounds_with_rates(super().get_queryset(request))
@@ -250,6 +329,23 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
                 request, _("La consultation est ouverte : les réseaux invités sont prévenus par courriel.")
             )
 
+    def _confirmation(self, request, queryset, *, action, title, explanation, submit_label):
+        """The page that asks before an action that cannot be undone or that e-mails people."""
+        return TemplateResponse(
+            request,
+            "admin/measures/consultationround/action_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "opts": self.model._meta,
+                "rounds": list(queryset),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "action": action,
+                "explanation": explanation,
+                "submit_label": submit_label,
+            },
+        )
+
     @admin.action(description=gettext_lazy("Ouvrir maintenant et prévenir les réseaux"), permissions=["change"])
     def open_now(self, request, queryset):
         for consultation in queryset:
@@ -266,6 +362,19 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Clore maintenant (les retours sont verrouillés)"), permissions=["change"])
     def close_now(self, request, queryset):
+        if "confirm" not in request.POST:
+            return self._confirmation(
+                request,
+                queryset,
+                action="close_now",
+                title=_("Clore maintenant"),
+                explanation=_(
+                    "Les retours de ces consultations seront verrouillés : plus personne ne pourra en transmettre, "
+                    "en modifier ni en retirer, et une consultation close ne rouvre pas. Le rapport PDF de chacune "
+                    "sera préparé."
+                ),
+                submit_label=_("Oui, clore maintenant"),
+            )
         for consultation in queryset:
             if services.round_close_now(consultation=consultation):
                 self.message_user(
@@ -280,6 +389,18 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
         description=gettext_lazy("Relancer maintenant les réseaux qui n'ont pas répondu"), permissions=["change"]
     )
     def remind_now(self, request, queryset):
+        if "confirm" not in request.POST:
+            return self._confirmation(
+                request,
+                queryset,
+                action="remind_now",
+                title=_("Relancer maintenant"),
+                explanation=_(
+                    "Les représentants et les coordinateurs des réseaux qui n'ont pas répondu sur toutes les mesures "
+                    "de ces consultations recevront un courriel de relance."
+                ),
+                submit_label=_("Oui, envoyer la relance"),
+            )
         for consultation in queryset:
             try:
                 count = services.round_remind_now(consultation=consultation, by=request.user)
@@ -289,7 +410,11 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
             if count:
                 self.message_user(
                     request,
-                    _("« %(title)s » : %(count)s courriel(s) de relance mis en file d'envoi.")
+                    ngettext(
+                        "« %(title)s » : %(count)s courriel de relance mis en file d'envoi.",
+                        "« %(title)s » : %(count)s courriels de relance mis en file d'envoi.",
+                        count,
+                    )
                     % {"title": consultation.title, "count": count},
                     messages.SUCCESS,
                 )
@@ -331,11 +456,45 @@ class FeedbackAdmin(admin.ModelAdmin):
         "network",
         "round",
         "measure__programme",
+        "quoted_in_report",
     ]
     search_fields = ["what_works", "obstacles", "suggestions", "author__email", "network__name"]
     list_select_related = ["measure", "network"]
-    readonly_fields = [f.name for f in Feedback._meta.fields if f.name != "id"]
+    # Staff change one thing here: whether the feedback is quoted in its round's report.
+    readonly_fields = [f.name for f in Feedback._meta.fields if f.name not in {"id", "quoted_in_report"}]
+
+    def save_model(self, request, obj, form, change):
+        if "quoted_in_report" in form.changed_data:
+            try:
+                reports.feedback_quote_set(feedback=obj, quoted=obj.quoted_in_report, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
 
     def has_add_permission(self, request):
         # Feedback is written by the networks in the portal; staff answer it there.
         return False
+
+
+@admin.register(RoundReport)
+class RoundReportAdmin(admin.ModelAdmin):
+    """Reports are made by the portal: read, downloaded, never changed here."""
+
+    list_display = ["round", "status", "requested_at", "requested_by", "rendered_at", "page_count", "download"]
+    list_filter = ["status"]
+    list_select_related = ["round", "requested_by"]
+    search_fields = ["round__title"]
+    date_hierarchy = "requested_at"
+    readonly_fields = [f.name for f in RoundReport._meta.fields] + ["download"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("fichier"))
+    def download(self, report):
+        return report_download_link(report)

@@ -15,3 +15,9 @@ class MeasuresConfig(AppConfig):
         register_panel(
             name="measures", template="measures/dashboard_panel.html", order=5, get_context=my_feedback_panel
         )
+        # The site search (concertation.lib.search): measures, and feedback for those who read it.
+        from concertation.lib.search import register_search
+        from measures.search import search_feedback, search_measures
+
+        register_search("measures", _("Mesures"), search_measures, order=10)
+        register_search("feedback", _("Retours de terrain"), search_feedback, order=20)

@@ -15,6 +15,7 @@ from measures.models import (
     Feedback,
     Measure,
     MeasureStatus,
+    Ministry,
     ObstacleCategory,
     Roadmap,
 )
@@ -30,7 +31,7 @@ PROGRAMMES = [
 
 S = MeasureStatus
 MEASURES = [
-    # (programme index, title, lead ministry, status)
+    # (programme index, title, ministries (the lead one first, separated by ";"), status)
     (
         0,
         "Police de sécurité du quotidien : 60 quartiers de reconquête républicaine "
@@ -56,7 +57,7 @@ MEASURES = [
         "Éducation nationale",
         S.IMPLEMENTED,
     ),
-    (1, "80 cités éducatives (environ 100 millions d'euros)", "Éducation nationale, Ville", S.IN_PROGRESS),
+    (1, "80 cités éducatives (environ 100 millions d'euros)", "Éducation nationale;Ville", S.IN_PROGRESS),
     (
         1,
         "30 000 stages de 3e pour les collégiens des quartiers prioritaires, pour moitié dans les entreprises",
@@ -95,6 +96,16 @@ MEASURES = [
     (4, "Maisons de services au public dans les quartiers prioritaires", "Cohésion des territoires", S.SUSPENDED),
 ]
 
+# The ministries the measures above name.
+MINISTRIES = [
+    "Intérieur",
+    "Cohésion des territoires",
+    "Éducation nationale",
+    "Enseignement supérieur",
+    "Travail",
+    "Ville",
+]
+
 WHAT_WORKS = [
     "Les partenaires se sont saisis du dispositif et les premiers résultats sont visibles.",
     "Bonne articulation avec le contrat de ville et les équipes de terrain.",
@@ -129,11 +140,15 @@ def load_demo() -> None:
         },
     )
     programmes = [services.programme_for(roadmap, title, position) for position, title in enumerate(PROGRAMMES, 1)]
-    for number, (programme, title, ministry, status) in enumerate(MEASURES, 1):
-        Measure.objects.update_or_create(
+    ministries = {name: Ministry.objects.get_or_create(name=name)[0] for name in MINISTRIES}
+    for number, (programme, title, names, status) in enumerate(MEASURES, 1):
+        measure, _created = Measure.objects.update_or_create(
             roadmap=roadmap,
             number=number,
-            defaults={"programme": programmes[programme], "title": title, "lead_ministry": ministry, "status": status},
+            defaults={"programme": programmes[programme], "title": title, "status": status},
+        )
+        services.measure_set_ministries(
+            measure=measure, ministries=[ministries[name] for name in services.ministry_names(names)]
         )
     if Feedback.objects.exists():
         return

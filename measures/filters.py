@@ -7,7 +7,18 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
 
 from concertation.lib.converters import parse_id
-from measures.models import Assessment, ConsultationRound, Feedback, Measure, MeasureStatus, Programme
+from concertation.lib.search import SEARCH_MAX_LENGTH, clean_query
+from measures.models import (
+    Assessment,
+    ConsultationRound,
+    Feedback,
+    Measure,
+    MeasureMinistry,
+    MeasureStatus,
+    Ministry,
+    Programme,
+)
+from measures.search import full_text, measure_search_vector, search_query
 from networks.models import Network, Territory
 
 ALL = _("Tous")
@@ -39,35 +50,47 @@ class MeasureFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Recherche"), method="search", max_length=200)
     programme = BoundedModelChoiceFilter(empty_label=ALL, label=_("Programme"), queryset=Programme.objects.all())
     status = django_filters.ChoiceFilter(label=_("État d'avancement"), choices=MeasureStatus.choices)
-    lead_ministry = django_filters.ChoiceFilter(label=_("Ministère chef de file"), choices=[])
+    # Any of the measure's ministries, the lead one or another (one row per measure and ministry).
+    ministry = BoundedModelChoiceFilter(
+        empty_label=ALL, label=_("Ministère"), field_name="ministries", queryset=Ministry.objects.all()
+    )
 
     class Meta:
         model = Measure
-        fields = ["q", "programme", "status", "lead_ministry"]
+        fields = ["q", "programme", "status", "ministry"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        ministries = (
-            Measure.objects.exclude(lead_ministry="")
-            .order_by("lead_ministry")
-            .values_list("lead_ministry", flat=True)
-            .distinct()
-        )
-        self.filters["lead_ministry"].extra["choices"] = [(m, m) for m in ministries]
+    @property
+    def qs(self):
+        return super().qs.with_ministries()
 
     def search(self, queryset, name, value):
         value = value.strip()
         # A measure number: ASCII digits within the range of the column (isdigit() alone accepts "²").
         if value.isascii() and value.isdigit() and len(value) < 10:
             return queryset.filter(Q(number=int(value)) | Q(title__icontains=value))
-        return queryset.filter(
-            Q(title__icontains=value) | Q(summary__icontains=value) | Q(lead_ministry__icontains=value)
+        ministries = MeasureMinistry.objects.filter(
+            Q(ministry__name__icontains=value) | Q(ministry__short_name__icontains=value)
+        )
+        words = Q(title__icontains=value) | Q(summary__icontains=value) | Q(pk__in=ministries.values("measure_id"))
+        if not full_text(queryset.db) or not clean_query(value):
+            return queryset.filter(words)
+        # On PostgreSQL, the words in French too, accents aside (a few hundred rows: no index needed).
+        return queryset.alias(search_document=measure_search_vector()).filter(
+            words | Q(search_document=search_query(clean_query(value)))
         )
 
 
 class FeedbackFilter(django_filters.FilterSet):
-    """Filters shared by the synthesis, the feedback list, the map and the CSV export."""
+    """Filters shared by the synthesis, the feedback list, the map and the CSV export.
 
+    ``q`` searches the texts (``FeedbackQuerySet.search``): ranked best first on PostgreSQL."""
+
+    q = django_filters.CharFilter(
+        label=_("Rechercher dans les retours"),
+        method="filter_search",
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=_("Des mots des retours ou des réponses ; « une expression entre guillemets », -mot pour l'exclure."),
+    )
     programme = BoundedModelChoiceFilter(
         empty_label=ALL, label=_("Programme"), field_name="measure__programme", queryset=Programme.objects.all()
     )
@@ -107,6 +130,7 @@ class FeedbackFilter(django_filters.FilterSet):
     class Meta:
         model = Feedback
         fields = [
+            "q",
             "programme",
             "measure",
             "measure_status",
@@ -118,6 +142,13 @@ class FeedbackFilter(django_filters.FilterSet):
             "assessment",
             "follow_up",
         ]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(clean_query(value))
+
+    def searching(self) -> bool:
+        """Whether a valid search orders the results by relevance."""
+        return self.is_bound and self.form.is_valid() and bool(clean_query(self.form.cleaned_data.get("q")))
 
     def filter_follow_up(self, queryset, name, value):
         return queryset.filter(responded_at__isnull=value == "waiting")
@@ -135,6 +166,9 @@ class FeedbackFilter(django_filters.FilterSet):
         for name, field in form.fields.items():
             value = form.cleaned_data.get(name)
             if value in (None, ""):
+                continue
+            if name == "q":
+                parts.append(gettext("Recherche : « %(words)s »") % {"words": clean_query(value)})
                 continue
             text = str(value) if isinstance(value, Model) else str(dict(field.choices).get(value, value))
             parts.append(gettext("%(label)s « %(value)s »") % {"label": field.label, "value": text})

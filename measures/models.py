@@ -1,8 +1,10 @@
 from django.conf import settings
+from django.contrib.postgres.search import SearchRank
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import Network, Territory
@@ -46,6 +48,23 @@ class Programme(models.Model):
         return self.title
 
 
+class Ministry(models.Model):
+    """A ministry in charge of measures (« Éducation nationale », « Ville »)."""
+
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    short_name = models.CharField(
+        _("nom court"), max_length=60, blank=True, help_text=_("Par exemple : MENJ. Facultatif.")
+    )
+
+    class Meta:
+        verbose_name = _("ministère")
+        verbose_name_plural = _("ministères")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
 class MeasureStatus(models.TextChoices):
     PLANNED = "planned", _("À engager")
     IN_PROGRESS = "in_progress", _("En cours")
@@ -69,6 +88,14 @@ def transition_allowed(current: str, new: str) -> bool:
     return new == current or new in ALLOWED_TRANSITIONS.get(current, set())
 
 
+class MeasureQuerySet(models.QuerySet):
+    def with_ministries(self):
+        """Measures with their ministries in order, in one more query whatever their number."""
+        return self.prefetch_related(
+            models.Prefetch("ministry_rows", queryset=MeasureMinistry.objects.select_related("ministry"))
+        )
+
+
 class Measure(models.Model):
     roadmap = models.ForeignKey(
         Roadmap, verbose_name=_("feuille de route"), on_delete=models.CASCADE, related_name="measures"
@@ -79,7 +106,10 @@ class Measure(models.Model):
     number = models.PositiveSmallIntegerField(_("numéro"))
     title = models.CharField(_("intitulé"), max_length=300)
     summary = models.TextField(_("résumé"), blank=True, max_length=TEXT_MAX_LENGTH)
-    lead_ministry = models.CharField(_("ministère chef de file"), max_length=200, blank=True)
+    # In order: the first is the lead ministry (« chef de file »), the others are associated.
+    ministries = models.ManyToManyField(
+        Ministry, verbose_name=_("ministères"), through="MeasureMinistry", related_name="measures", blank=True
+    )
     status = models.CharField(
         _("état d'avancement"), max_length=20, choices=MeasureStatus.choices, default=MeasureStatus.PLANNED
     )
@@ -94,6 +124,8 @@ class Measure(models.Model):
         limit_choices_to={"is_staff": True},
     )
 
+    objects = MeasureQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("mesure")
         verbose_name_plural = _("mesures")
@@ -105,6 +137,39 @@ class Measure(models.Model):
 
     def get_absolute_url(self):
         return reverse("measures:detail", args=[self.pk])
+
+    @cached_property
+    def ministry_list(self) -> list[Ministry]:
+        """The measure's ministries, lead first (no query after ``Measure.objects.with_ministries()``)."""
+        rows = self.ministry_rows.all()
+        if "ministry_rows" not in getattr(self, "_prefetched_objects_cache", {}):
+            rows = rows.select_related("ministry")
+        return [row.ministry for row in rows]
+
+    @property
+    def lead_ministry(self) -> Ministry | None:
+        """The lead ministry (« chef de file »): the first of the list."""
+        ministries = self.ministry_list
+        return ministries[0] if ministries else None
+
+
+class MeasureMinistry(models.Model):
+    """A ministry of a measure, at its place in the list (1: the lead ministry)."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="ministry_rows")
+    ministry = models.ForeignKey(
+        Ministry, verbose_name=_("ministère"), on_delete=models.PROTECT, related_name="measure_rows"
+    )
+    position = models.PositiveSmallIntegerField(_("ordre"), default=1, help_text=_("1 : ministère chef de file."))
+
+    class Meta:
+        verbose_name = _("ministère de la mesure")
+        verbose_name_plural = _("ministères (le premier est chef de file)")
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["measure", "ministry"], name="measure_ministry_once")]
+
+    def __str__(self):
+        return str(self.ministry)
 
 
 class MeasureUpdate(models.Model):
@@ -224,6 +289,34 @@ class FeedbackQuerySet(models.QuerySet):
     def submitted(self):
         return self.filter(status=Feedback.Status.SUBMITTED)
 
+    def search(self, q: str):
+        """Feedback whose texts hold the words of ``q`` (``measures.search``: full-text
+        in French and ranked best first on PostgreSQL, a plain match elsewhere)."""
+        from measures import search
+
+        q = " ".join(q.split())
+        if not q:
+            return self
+        if not search.full_text(self.db):
+            return self.filter(search.plain_match(q))
+        vector, query = search.feedback_search_vector(), search.search_query(q)
+        return (
+            self.alias(search_document=vector)
+            .filter(search_document=query)
+            .alias(search_rank=SearchRank(vector, query))
+            .order_by("-search_rank", "-submitted_at", "-pk")
+        )
+
+    def with_headline(self, q: str):
+        """Adds ``search_headline`` (PostgreSQL: passages with the words found between
+        sentinels; see ``measures.search.attach_excerpts``). Meant for a page of rows."""
+        from measures import search
+
+        q = " ".join(q.split())
+        if not q or not search.full_text(self.db):
+            return self
+        return self.annotate(search_headline=search.feedback_headline(q))
+
     def answered(self) -> set[tuple[int, int, int]]:
         """(round, network, measure) for which submitted round feedback exists: what was answered."""
         return set(
@@ -310,6 +403,8 @@ class Feedback(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Staff's choice of representative quotes for the round's report (only submitted feedback is quoted).
+    quoted_in_report = models.BooleanField(_("citer dans le rapport"), default=False)
 
     objects = FeedbackQuerySet.as_manager()
 
@@ -346,3 +441,54 @@ class FeedbackObstacle(models.Model):
 
     def __str__(self):
         return self.get_category_display()
+
+
+def round_report_path(report, filename: str) -> str:
+    """``rapports/<round id>/<filename>``: a round's reports side by side, each under its own dated name."""
+    return f"rapports/{report.round_id}/{filename}"
+
+
+class RoundReport(models.Model):
+    """One rendering of a round's PDF report: every request makes a new row and a new dated file."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En préparation")
+        READY = "ready", _("Prêt")
+        FAILED = "failed", _("Échec")
+
+    round = models.ForeignKey(
+        ConsultationRound, verbose_name=_("consultation"), on_delete=models.CASCADE, related_name="reports"
+    )
+    # Empty when the report was asked for by the portal itself (the round closed).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("demandé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("demandé le"), default=timezone.now)
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("essais"), default=0)
+    error = models.TextField(_("erreur"), blank=True)
+    rendered_at = models.DateTimeField(_("produit le"), null=True, blank=True)
+    file = models.FileField(_("fichier"), upload_to=round_report_path, max_length=300, blank=True)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, blank=True)
+    size = models.PositiveIntegerField(_("taille (octets)"), null=True, blank=True)
+    page_count = models.PositiveIntegerField(_("pages"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("rapport de consultation")
+        verbose_name_plural = _("rapports de consultation")
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "requested_at"], name="round_report_status_idx")]
+
+    def __str__(self):
+        return _("Rapport « %(title)s » du %(date)s") % {
+            "title": self.round.title,
+            "date": timezone.localtime(self.requested_at).strftime("%d/%m/%Y %H:%M"),
+        }
+
+    def get_absolute_url(self):
+        return reverse("measures:round_report_download", args=[self.pk])

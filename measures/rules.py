@@ -37,3 +37,9 @@ rules.add_perm("measures.read_feedback", is_staff | (has_active_membership & (is
 rules.add_perm("measures.edit_feedback", is_feedback_author & is_still_editable & still_files_for_the_network)
 rules.add_perm("measures.respond_feedback", is_staff)
 rules.add_perm("measures.read_response_rates", is_staff)
+# Round reports (measures/reports.py): read, asked for and fed with quotes by staff.
+rules.add_perm("measures.read_round_reports", is_staff)
+rules.add_perm("measures.request_round_report", is_staff)
+rules.add_perm("measures.quote_feedback", is_staff)
+# The response rates of a round as CSV (the agent's cockpit): staff, as the rates themselves.
+rules.add_perm("measures.export_response_rates", is_staff)

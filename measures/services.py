@@ -20,8 +20,10 @@ from measures.models import (
     Feedback,
     FeedbackObstacle,
     Measure,
+    MeasureMinistry,
     MeasureStatus,
     MeasureUpdate,
+    Ministry,
     ObstacleCategory,
     Programme,
     Roadmap,
@@ -117,7 +119,16 @@ _MEASURE_COLUMNS = {
     "number": {"numero", "numéro", "number", "n°"},
     "title": {"titre", "intitulé", "intitule", "title"},
     "summary": {"resume", "résumé", "summary"},
-    "lead_ministry": {"ministere", "ministère", "ministère chef de file", "lead_ministry"},
+    "ministries": {
+        "ministere",
+        "ministère",
+        "ministeres",
+        "ministères",
+        "ministère chef de file",
+        "ministères (chef de file en premier)",
+        "lead_ministry",
+        "ministries",
+    },
     "status": {"statut", "état", "etat", "status"},
     "indicators": {"indicateurs", "indicators"},
 }
@@ -135,6 +146,44 @@ def _status_from(value: str) -> str | None:
 class MeasureImportResult:
     created: int
     updated: int
+    # Ministries the file named that were not known yet, created by the import.
+    new_ministries: tuple[str, ...] = ()
+
+
+MINISTRY_SEPARATOR = ";"
+
+
+def ministry_names(text: str) -> list[str]:
+    """The ministries of an import cell, in order, once each: « Éducation nationale ; Ville ».
+    Only the semicolon separates them: official names hold commas and « et »."""
+    names, seen = [], set()
+    for part in text.split(MINISTRY_SEPARATOR):
+        name = " ".join(part.split())
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            names.append(name)
+    return names
+
+
+def _ministries_by_name() -> dict[str, Ministry]:
+    """Known ministries under their name and short name, case ignored."""
+    known = {}
+    for ministry in Ministry.objects.all():
+        if ministry.short_name:
+            known.setdefault(ministry.short_name.casefold(), ministry)
+    for ministry in Ministry.objects.all():
+        known[ministry.name.casefold()] = ministry
+    return known
+
+
+def measure_set_ministries(*, measure: Measure, ministries: list[Ministry]) -> None:
+    """Give ``measure`` these ministries in this order: the first is the lead ministry."""
+    measure.__dict__.pop("ministry_list", None)
+    MeasureMinistry.objects.filter(measure=measure).delete()
+    MeasureMinistry.objects.bulk_create(
+        MeasureMinistry(measure=measure, ministry=ministry, position=position)
+        for position, ministry in enumerate(dict.fromkeys(ministries), 1)
+    )
 
 
 @transaction.atomic
@@ -193,8 +242,8 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
         for name in ("summary", "indicators"):
             if len(cell[name]) > TEXT_MAX_LENGTH:
                 problems.append(_("texte trop long (%(max)s caractères au plus).") % {"max": TEXT_MAX_LENGTH})
-        if len(cell["lead_ministry"]) > 200:
-            problems.append(_("ministère trop long (200 caractères au plus)."))
+        if any(len(name) > 200 for name in ministry_names(cell["ministries"])):
+            problems.append(_("nom de ministère trop long (200 caractères au plus)."))
         if problems:
             errors.extend(RowError(line, p) for p in problems)
             continue
@@ -205,23 +254,35 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
         raise ImportRejected([RowError(1, _("aucune mesure dans le fichier."))])
 
     created = updated = 0
+    known_ministries, new_ministries = _ministries_by_name(), []
     for number, programme, title, cell, status in rows:
         fields = {"programme": programme, "title": title}
-        for name in ("summary", "lead_ministry", "indicators"):
+        for name in ("summary", "indicators"):
             if cell.has(name):
                 fields[name] = cell[name]
+        ministries = []
+        for name in ministry_names(cell["ministries"]):
+            if name.casefold() not in known_ministries:
+                known_ministries[name.casefold()] = Ministry.objects.create(name=name)
+                new_ministries.append(name)
+            ministries.append(known_ministries[name.casefold()])
         measure = existing.get(number)
         if measure is None:
-            Measure.objects.create(roadmap=roadmap, number=number, status=status or MeasureStatus.PLANNED, **fields)
+            measure = Measure.objects.create(
+                roadmap=roadmap, number=number, status=status or MeasureStatus.PLANNED, **fields
+            )
+            measure_set_ministries(measure=measure, ministries=ministries)
             created += 1
             continue
         for name, value in fields.items():
             setattr(measure, name, value)
         measure.save()
+        if cell.has("ministries"):
+            measure_set_ministries(measure=measure, ministries=ministries)
         if status:
             measure_change_status(measure=measure, new_status=status, author=author, source=_("Import CSV"))
         updated += 1
-    return MeasureImportResult(created, updated)
+    return MeasureImportResult(created, updated, tuple(new_ministries))
 
 
 # --- Consultation rounds -----------------------------------------------------
@@ -256,13 +317,17 @@ def round_open_now(*, consultation: ConsultationRound) -> bool:
 @transaction.atomic
 def round_close_now(*, consultation: ConsultationRound) -> bool:
     """Close a round at once (an upcoming one never opens): its feedback is
-    locked from now on. False when it was already closed."""
+    locked from now on and its report is asked for. False when it was already closed."""
     now = timezone.now()
     if consultation.closes_at <= now:
         return False
     consultation.opens_at = min(consultation.opens_at, now - timezone.timedelta(seconds=1))
     consultation.closes_at = now
     consultation.save(update_fields=["opens_at", "closes_at"])
+    # Its report is asked for now (the periodic sweep would otherwise, a few minutes later).
+    from measures.reports import round_report_request
+
+    round_report_request(consultation=consultation, by=None)
     return True
 
 

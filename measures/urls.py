@@ -1,7 +1,7 @@
 from django.urls import path
 
 from concertation.lib import converters  # noqa: F401 - registers <id:...>
-from measures import views
+from measures import report_views, views
 
 app_name = "measures"
 
@@ -18,4 +18,15 @@ urlpatterns = [
     path("synthese/", views.synthesis_view, name="synthesis"),
     path("consultations/", views.round_list, name="round_list"),
     path("consultations/<id:pk>/", views.round_detail, name="round_detail"),
+    path("consultations/<id:pk>/taux.csv", views.round_rates_export, {"table": "reseaux"}, name="round_rates_export"),
+    path(
+        "consultations/<id:pk>/taux-mesures.csv",
+        views.round_rates_export,
+        {"table": "mesures"},
+        name="round_measure_rates_export",
+    ),
+    # Round reports (staff) and the mark that quotes a feedback in them.
+    path("consultations/<id:pk>/rapports/", report_views.round_report_create, name="round_report_create"),
+    path("rapports/<id:pk>/", report_views.round_report_download, name="round_report_download"),
+    path("retours/<id:pk>/citer/", report_views.feedback_quote, name="feedback_quote"),
 ]

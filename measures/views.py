@@ -1,5 +1,7 @@
 import csv
+import unicodedata
 from collections import Counter
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import rules
@@ -14,19 +16,23 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.functional import SimpleLazyObject, cached_property
-from django.utils.translation import get_language
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from concertation.lib.converters import parse_id
 from concertation.lib.dashboard import panels_for
+from concertation.lib.dates import date_format
 from concertation.lib.emails import absolute_url
-from concertation.lib.francemap import EMPTY_FILL, Area, colour_for, legend, render_map
+from concertation.lib.search import clean_query
 from measures import services, synthesis
 from measures.cache import data_version, filtered_fragment, page_number
 from measures.filters import FeedbackFilter, MeasureFilter
 from measures.forms import FeedbackForm, ResponseForm
+from measures.maps import departement_map
 from measures.models import Assessment, ConsultationRound, Feedback, Measure, Roadmap
+from measures.report_views import round_reports_context
+from measures.search import attach_excerpts
 from networks.access import inside_required, may_read_inside
 from networks.models import Membership, Network
 
@@ -47,9 +53,7 @@ def _extraction_note(moment=None) -> str:
     Computed at request time and shown outside the cached fragments: a cached page
     printed later says when it was printed, not when it was cached."""
     moment = timezone.localtime(moment or timezone.now(), PARIS)
-    day = dateformat.format(moment, "j F Y")
-    if moment.day == 1 and (get_language() or "fr").startswith("fr"):
-        day = "1er" + day[1:]
+    day = date_format(moment, "j F Y")
     return _("Extraction du %(date)s à %(time)s (heure de Paris)") % {
         "date": day,
         "time": dateformat.format(moment, r"G \h i"),
@@ -236,7 +240,10 @@ def _feedback_detail_context(request, feedback, response_form=None) -> dict:
 @inside_required
 def feedback_detail(request, pk):
     feedback = _get_feedback_for_user(request, pk)
-    return render(request, "measures/feedback_detail.html", _feedback_detail_context(request, feedback))
+    context = _feedback_detail_context(request, feedback)
+    # The list the reader came from (``?retour=``), for the back link and the response form.
+    context["return_to"] = _return_to(request, request.GET.get(RETURN_PARAM))
+    return render(request, "measures/feedback_detail.html", context)
 
 
 @inside_required
@@ -255,6 +262,7 @@ def feedback_withdraw(request, pk):
 def feedback_respond(request, pk):
     feedback = _get_feedback_for_user(request, pk, "measures.respond_feedback")
     form = ResponseForm(request.POST)
+    return_to = _return_to(request, request.POST.get(RETURN_PARAM))
     if form.is_valid():
         try:
             services.feedback_respond(responder=request.user, feedback=feedback, response=form.cleaned_data["response"])
@@ -262,10 +270,11 @@ def feedback_respond(request, pk):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("Réponse enregistrée ; l'auteur du retour est prévenu par courriel."))
-            return redirect(feedback)
-    return render(
-        request, "measures/feedback_detail.html", _feedback_detail_context(request, feedback, form), status=400
-    )
+            # Answering is a series: back to the list the agent came from, filters kept.
+            return redirect(return_to or feedback.get_absolute_url())
+    context = _feedback_detail_context(request, feedback, form)
+    context["return_to"] = return_to
+    return render(request, "measures/feedback_detail.html", context, status=400)
 
 
 def _filtered_feedback(request) -> FeedbackFilter:
@@ -273,14 +282,24 @@ def _filtered_feedback(request) -> FeedbackFilter:
     return FeedbackFilter(request.GET or None, queryset=queryset)
 
 
+def _feedback_page(feedback_filter: FeedbackFilter, number: int):
+    """A page of the list: newest first, or most relevant first when searching,
+    each with an excerpt where the words found are marked."""
+    if not feedback_filter.searching():
+        return Paginator(feedback_filter.qs.order_by("-submitted_at", "-pk"), FEEDBACK_PER_PAGE).get_page(number)
+    q = clean_query(feedback_filter.form.cleaned_data["q"])
+    page = Paginator(feedback_filter.qs.with_headline(q), FEEDBACK_PER_PAGE).get_page(number)
+    page.object_list = list(page.object_list)
+    attach_excerpts(page.object_list, q)
+    return page
+
+
 @inside_required
 def feedback_list(request):
     feedback_filter = SimpleLazyObject(lambda: _filtered_feedback(request))
     number = page_number(request.GET.get("page"))
     fragment = filtered_fragment(FeedbackFilter, request.GET, lambda: feedback_filter, number)
-    page = SimpleLazyObject(
-        lambda: Paginator(feedback_filter.qs.order_by("-submitted_at", "-pk"), FEEDBACK_PER_PAGE).get_page(number)
-    )
+    page = SimpleLazyObject(lambda: _feedback_page(feedback_filter, number))
     return render(
         request,
         "measures/feedback_list.html",
@@ -429,44 +448,12 @@ def synthesis_view(request):
 def _map(filters, departements, mode):
     """The SVG map: each département coloured by its count or share, linked to its feedback."""
     params = filters.copy()
-    values = {}
-    for row in departements:
-        if row["code"] is None:
-            continue
-        dist = row["distribution"]
-        if mode == "count":
-            values[row["code"]] = (dist.total, _("%(count)s retour(s)") % {"count": dist.total})
-        else:
-            share = 100 * dist.counts.get(mode, 0) / dist.total if dist.total else 0
-            values[row["code"]] = (
-                share,
-                _("%(share)s %% « %(label)s » sur %(count)s retour(s)")
-                % {"share": round(share), "label": Assessment(mode).label, "count": dist.total},
-            )
-    maximum = 100 if mode != "count" else max((v for v, _l in values.values()), default=0)
-    areas = {}
-    for code, (value, label) in values.items():
+
+    def link(code: str) -> str:
         params["departement"] = code
-        areas[code] = Area(
-            fill=colour_for(value, maximum),
-            label=label,
-            url=reverse("measures:feedback_list") + "?" + params.urlencode(),
-        )
-    map_legend = [(EMPTY_FILL, _("aucun retour")), *legend(maximum, percent=mode != "count")]
-    title = (
-        _("Retours par département")
-        if mode == "count"
-        else _("Part des retours « %(label)s » par département") % {"label": Assessment(mode).label}
-    )
-    svg = render_map(
-        areas,
-        title=title,
-        description=_(
-            "Carte de France par département, départements d'outre-mer et Paris avec sa petite couronne en encarts. "
-            "Les mêmes chiffres figurent dans le tableau qui suit."
-        ),
-    )
-    return {"svg": svg, "legend": map_legend}
+        return reverse("measures:feedback_list") + "?" + params.urlencode()
+
+    return departement_map(departements, mode, link=link)
 
 
 def _visible_rounds(request):
@@ -531,15 +518,17 @@ def _closed_round_results(consultation, measures, networks) -> dict:
     }
 
 
+def _round_with_parts(rounds):
+    """Rounds with their measures (by number) and invited networks (by name), prefetched."""
+    return rounds.prefetch_related(
+        Prefetch("measures", queryset=Measure.objects.select_related("programme").order_by("number")),
+        Prefetch("networks", queryset=Network.objects.order_by("name")),
+    )
+
+
 @inside_required
 def round_detail(request, pk):
-    consultation = get_object_or_404(
-        _visible_rounds(request).prefetch_related(
-            Prefetch("measures", queryset=Measure.objects.select_related("programme").order_by("number")),
-            Prefetch("networks", queryset=Network.objects.order_by("name")),
-        ),
-        pk=pk,
-    )
+    consultation = get_object_or_404(_round_with_parts(_visible_rounds(request)), pk=pk)
     measures, networks = list(consultation.measures.all()), list(consultation.networks.all())
     # Read once: the page does not change its mind if the round closes while it renders.
     state = consultation.state
@@ -548,6 +537,7 @@ def round_detail(request, pk):
         "state": state,
         "measures": measures,
         "can_view_rates": request.user.has_perm("measures.read_response_rates"),
+        "can_export_rates": request.user.has_perm("measures.export_response_rates"),
     }
     if state == "closed":
         # A closed round shows what the networks answered; nobody is asked to answer it.
@@ -555,12 +545,7 @@ def round_detail(request, pk):
         answered = results["answered"]
         context["results"] = results
     else:
-        invited, asked = {n.pk for n in networks}, {m.pk for m in measures}
-        answered = {
-            (network, measure)
-            for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
-            if network in invited and measure in asked  # a network or measure taken out since does not count
-        }
+        answered = _answered_pairs(consultation, networks, measures)
         my_networks = services.networks_user_may_file_for(request.user).filter(pk__in=[n.pk for n in networks])
         drafts: dict[int, set[int]] = {}
         for network_id, measure_id in Feedback.objects.filter(
@@ -576,8 +561,236 @@ def round_detail(request, pk):
             for n in my_networks
         ]
     if context["can_view_rates"]:
-        by_network = Counter(network for network, _measure in answered)
-        by_measure = Counter(measure for _network, measure in answered)
-        context["network_rates"] = [_rate(n, by_network[n.pk], len(measures)) for n in networks]
-        context["measure_rates"] = [_rate(m, by_measure[m.pk], len(networks)) for m in measures]
+        # Sortable tables, each network with its coordinators' contacts: staff only, as the rates.
+        context["rates"] = _response_rate_tables(request, consultation, state, measures, networks, answered)
+    context.update(round_reports_context(request.user, consultation))  # staff: the round's PDF reports
     return render(request, "measures/round_detail.html", context)
+
+
+# --- The agent's cockpit: sortable response rates, coordinators' contacts, CSV ---
+
+# The sort parameter of each table (« tri=-taux »: by rate, descending), its columns and their default.
+NETWORK_SORT_PARAM, MEASURE_SORT_PARAM = "tri", "tri_mesures"
+
+
+def _folded(text: str) -> str:
+    """A sort key for French names: accents and case ignored (« Réseau Bêta » after « Réseau Alpha »)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+
+NETWORK_SORTS = {
+    "reseau": lambda row: _folded(row["item"].name),
+    "famille": lambda row: _folded(row["item"].get_family_display()),
+    "repondues": lambda row: row["answered"],
+    "taux": lambda row: row["rate"],
+}
+MEASURE_SORTS = {
+    "mesure": lambda row: row["item"].number,
+    "repondues": lambda row: row["answered"],
+    "taux": lambda row: row["rate"],
+}
+
+
+def _sort_value(value: str | None, columns: dict) -> tuple[str, bool]:
+    """The column and direction asked for by ``?tri=col`` or ``?tri=-col``; the first column, ascending, otherwise."""
+    value = (value or "").strip()
+    descending = value.startswith("-")
+    key = value[1:] if descending else value
+    if key not in columns:
+        return next(iter(columns)), False
+    return key, descending
+
+
+def _sorted_rows(rows: list[dict], columns: dict, key: str, descending: bool) -> list[dict]:
+    # Sorting is stable: rows equal on the column stay in the first column's order, ascending.
+    rows = sorted(rows, key=columns[next(iter(columns))])
+    return sorted(rows, key=columns[key], reverse=descending)
+
+
+def _sort_headers(request, param: str, labels: dict, key: str, descending: bool, anchor: str) -> list[dict]:
+    """The table's column headers as links that sort it, keeping the rest of the address."""
+    headers = []
+    for column, label in labels.items():
+        active = column == key
+        # A click on the sorted column reverses it; on another, sorts by it ascending.
+        next_descending = active and not descending
+        params = request.GET.copy()
+        params[param] = ("-" if next_descending else "") + column
+        headers.append(
+            {
+                "label": label,
+                "url": f"?{params.urlencode()}#{anchor}",
+                "aria_sort": ("descending" if descending else "ascending") if active else "",
+                "icon": (
+                    ("fr-icon-arrow-down-line" if descending else "fr-icon-arrow-up-line")
+                    if active
+                    else "fr-icon-arrow-up-down-line"
+                ),
+                "action": _("trier par ordre décroissant") if next_descending else _("trier par ordre croissant"),
+            }
+        )
+    return headers
+
+
+def _answered_pairs(consultation, networks, measures) -> set[tuple[int, int]]:
+    """(network, measure) answered with submitted feedback, among what is still part of the round."""
+    invited, asked = {n.pk for n in networks}, {m.pk for m in measures}
+    return {
+        (network, measure)
+        for _round, network, measure in Feedback.objects.filter(round=consultation).answered()
+        if network in invited and measure in asked  # a network or measure taken out since does not count
+    }
+
+
+def _coordinators_by_network(networks) -> dict[int, list[dict]]:
+    """Each network's active coordinators (active accounts) with their contact details, from one query."""
+    contacts: dict[int, list[dict]] = {}
+    memberships = (
+        Membership.objects.active()
+        .coordinators()
+        .filter(network__in=[n.pk for n in networks], user__is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    for membership in memberships:
+        user = membership.user
+        contacts.setdefault(membership.network_id, []).append(
+            {
+                "name": user.public_name,
+                "email": user.email,
+                "phone": user.phone,
+                # tel: links take digits and a leading +, no spaces.
+                "tel": "".join(c for c in user.phone if c.isdigit() or c == "+"),
+            }
+        )
+    return contacts
+
+
+def _response_rate_tables(request, consultation, state, measures, networks, answered) -> dict:
+    """The two response-rate tables of a round, sorted as the address asks, each network with
+    a link to its feedback in this round and its coordinators' contacts (for staff only)."""
+    by_network = Counter(network for network, _measure in answered)
+    by_measure = Counter(measure for _network, measure in answered)
+    coordinators = _coordinators_by_network(networks)
+    # The feedback list filters on rounds that have opened and on active networks only.
+    list_url = reverse("measures:feedback_list") if state != "upcoming" else None
+    network_rows = []
+    for network in networks:
+        row = _rate(network, by_network[network.pk], len(measures))
+        row["coordinators"] = coordinators.get(network.pk, [])
+        if list_url and network.is_active:
+            row["feedback_url"] = f"{list_url}?{urlencode({'round': consultation.pk, 'network': network.pk})}"
+        network_rows.append(row)
+    measure_rows = [_rate(m, by_measure[m.pk], len(networks)) for m in measures]
+
+    network_key, network_desc = _sort_value(request.GET.get(NETWORK_SORT_PARAM), NETWORK_SORTS)
+    measure_key, measure_desc = _sort_value(request.GET.get(MEASURE_SORT_PARAM), MEASURE_SORTS)
+    network_labels = {
+        "reseau": _("Réseau"),
+        "famille": _("Famille"),
+        "repondues": _("Mesures renseignées"),
+        "taux": _("Taux"),
+    }
+    measure_labels = {"mesure": _("Mesure"), "repondues": _("Réseaux ayant répondu"), "taux": _("Taux")}
+    return {
+        "networks": {
+            "rows": _sorted_rows(network_rows, NETWORK_SORTS, network_key, network_desc),
+            "headers": _sort_headers(
+                request, NETWORK_SORT_PARAM, network_labels, network_key, network_desc, "taux-reseaux"
+            ),
+            "sort": ("-" if network_desc else "") + network_key,
+        },
+        "measures": {
+            "rows": _sorted_rows(measure_rows, MEASURE_SORTS, measure_key, measure_desc),
+            "headers": _sort_headers(
+                request, MEASURE_SORT_PARAM, measure_labels, measure_key, measure_desc, "taux-mesures"
+            ),
+            "sort": ("-" if measure_desc else "") + measure_key,
+        },
+    }
+
+
+def _contacts_text(contacts: list[dict]) -> str:
+    return " ; ".join(f"{c['name']} ({c['email']}{', ' + c['phone'] if c['phone'] else ''})" for c in contacts)
+
+
+RATE_EXPORTS = {
+    # One file per table, each with one header line, so a spreadsheet sorts and filters it as it is.
+    "reseaux": (
+        NETWORK_SORT_PARAM,
+        [
+            ("Réseau", lambda row: row["item"].name),
+            ("Famille", lambda row: row["item"].get_family_display()),
+            ("Coordinateurs", lambda row: _contacts_text(row["coordinators"])),
+            ("Mesures attendues", lambda row: row["total"]),
+            ("Mesures répondues", lambda row: row["answered"]),
+            ("Taux (%)", lambda row: row["rate"]),
+        ],
+    ),
+    "mesures": (
+        MEASURE_SORT_PARAM,
+        [
+            ("Numéro", lambda row: row["item"].number),
+            ("Mesure", lambda row: row["item"].title),
+            ("Programme", lambda row: row["item"].programme.title),
+            ("Réseaux attendus", lambda row: row["total"]),
+            ("Réseaux ayant répondu", lambda row: row["answered"]),
+            ("Taux (%)", lambda row: row["rate"]),
+        ],
+    ),
+}
+
+
+@inside_required
+def round_rates_export(request, pk, table):
+    """A round's response rates as CSV, like the feedback export (UTF-8 with BOM, « ; »):
+    ``taux.csv`` by network, ``taux-mesures.csv`` by measure, in the order the page shows."""
+    if not request.user.has_perm("measures.export_response_rates"):
+        raise PermissionDenied
+    consultation = get_object_or_404(_round_with_parts(_visible_rounds(request)), pk=pk)
+    measures, networks = list(consultation.measures.all()), list(consultation.networks.all())
+    state = consultation.state
+    tables = _response_rate_tables(
+        request, consultation, state, measures, networks, _answered_pairs(consultation, networks, measures)
+    )
+    _param, columns = RATE_EXPORTS[table]
+    rows = tables["networks" if table == "reseaux" else "measures"]["rows"]
+    writer = csv.writer(_Echo(), delimiter=";")
+
+    def lines():
+        yield "\ufeff"
+        yield writer.writerow([title for title, _getter in columns])
+        for row in rows:
+            yield writer.writerow([_csv_safe(getter(row)) for _title, getter in columns])
+
+    suffix = "" if table == "reseaux" else "-mesures"
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="consultation-{consultation.pk}-taux{suffix}.csv"'
+    return response
+
+
+# --- Back to the list the reader came from ---------------------------------------
+
+RETURN_PARAM = "retour"
+
+
+def _return_to(request, value: str | None) -> str | None:
+    """The portal list ``value`` names (path and query), if it is one; None for anything
+    else, above all another site (``https://evil.example/``, ``//evil``, ``/\\evil``)."""
+    if not value or len(value) > 2000 or any(ord(c) < 32 for c in value) or "\\" in value:
+        return None
+    if not value.startswith("/") or value.startswith("//"):
+        return None
+    host_ok = url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    if not host_ok:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    lists = {reverse("measures:feedback_list"), reverse("measures:synthesis"), reverse("dashboard")}
+    rounds = reverse("measures:round_list")
+    if parts.path in lists or parts.path.startswith(rounds):
+        return value
+    return None

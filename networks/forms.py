@@ -1,9 +1,106 @@
+import re
+
 from django import forms
 from django.contrib.auth import password_validation
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from networks.models import Membership, Territory, normalize_email_address
+from networks.models import Membership, Territory, fold_accents, normalize_email_address
 from networks.services import find_territory
+
+# The level as the suggestions write it, after the name: « Seine-Saint-Denis (département 93) ».
+TERRITORY_LEVEL_WORDS = {
+    Territory.Level.REGION: "région",
+    Territory.Level.DEPARTEMENT: "département",
+    Territory.Level.EPCI: "EPCI",
+    Territory.Level.COMMUNE: "commune",
+    Territory.Level.QPV: "QPV",
+}
+_LABEL = re.compile(r"\((?P<level>région|département|EPCI|commune|QPV) (?P<code>[0-9A-Z]{2,12})\)$")
+
+
+def territory_label(territory: Territory) -> str:
+    """What a territory field shows and accepts for ``territory``: its name, level and code."""
+    return f"{territory.name} ({TERRITORY_LEVEL_WORDS[territory.level]} {territory.code})"
+
+
+def territory_from_text(value: str) -> tuple[Territory | None, str | None]:
+    """The territory typed in a territory field: a suggestion chosen in the list
+    (« Seine-Saint-Denis (département 93) »), an official code, optionally with its
+    level (``departement:93``), or an exact name (case and accents ignored)."""
+    value = " ".join(value.split())
+    chosen = _LABEL.search(value)
+    if chosen:
+        level = next(key for key, word in TERRITORY_LEVEL_WORDS.items() if word == chosen["level"])
+        found = Territory.objects.filter(level=level, code=chosen["code"]).first()
+        if found:
+            return found, None
+    territory, problem = find_territory(value)
+    if territory is None and ":" not in value:
+        # An exact name typed without its accents or hyphens (« seine saint denis »).
+        named = [t for t in Territory.objects.search(value)[:5] if _same_name(t.name, value)]
+        if len(named) == 1:
+            return named[0], None
+    return territory, problem
+
+
+def _same_name(name: str, typed: str) -> bool:
+    def words(text):
+        return re.split(r"[\s'’\-]+", fold_accents(text).strip())
+
+    return words(name) == words(typed)
+
+
+class TerritoryInput(forms.TextInput):
+    """A text input that ``static/js/territory_combobox.js`` turns into a combobox
+    suggesting official territories (ARIA 1.2 pattern); without JavaScript, people
+    type a name or a code and the form finds it."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        attrs = context["widget"]["attrs"]
+        attrs["data-territory-search"] = reverse("networks:territory_search")
+        # What the script says, translated here (the script has no catalogue).
+        attrs["data-suggestions-label"] = _("Territoires proposés")
+        attrs["data-msg-one"] = _("1 territoire proposé")
+        attrs["data-msg-many"] = _("{n} territoires proposés")
+        attrs["data-msg-more"] = _(" (les {n} premiers : précisez votre saisie)")
+        attrs["data-msg-keys"] = _(". Flèches haut et bas pour parcourir, Entrée pour choisir.")
+        attrs["data-msg-none"] = _("Aucun territoire ne correspond. Vérifiez l'orthographe ou tapez le code officiel.")
+        attrs["data-msg-chosen"] = _("Territoire choisi : {value}.")
+        attrs["data-msg-error"] = _("Suggestions indisponibles : tapez le nom exact ou le code officiel.")
+        return context
+
+
+class TerritoryField(forms.CharField):
+    widget = TerritoryInput
+    default_error_messages = {
+        "unknown": _(
+            "Territoire inconnu : « %(value)s ». Tapez les premières lettres du nom ou le code officiel, "
+            "puis choisissez dans la liste (par exemple : Seine-Saint-Denis, 93, 93066, QN09301M)."
+        ),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 120)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return territory_label(value) if isinstance(value, Territory) else value
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        territory, problem = territory_from_text(text)
+        if territory is not None:
+            return territory
+        if problem and "plusieurs" in problem:
+            raise forms.ValidationError(problem[:1].upper() + problem[1:], code="ambiguous")
+        raise forms.ValidationError(self.error_messages["unknown"], code="unknown", params={"value": text})
 
 
 class InvitationForm(forms.Form):
@@ -16,28 +113,19 @@ class InvitationForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Rôle dans le réseau"), choices=Membership.Role.choices, initial=Membership.Role.REPRESENTATIVE
     )
-    territory_code = forms.CharField(
+    territory_code = TerritoryField(
         label=_("Territoire"),
         required=False,
-        max_length=40,
         help_text=_(
-            "Nom exact (Vaulx-en-Velin) ou code officiel : département (75), commune (93066), EPCI (SIREN à "
-            "9 chiffres) ou quartier (QN09301M). Quand un code désigne plusieurs territoires, précisez le niveau : "
+            "Tapez les premières lettres du nom (Seine-Saint-Denis, Vaulx-en-Velin) ou le code officiel : "
+            "département (93), commune (93066), EPCI (SIREN à 9 chiffres) ou quartier (QN09301M), puis "
+            "choisissez dans la liste. Quand un code désigne plusieurs territoires, précisez le niveau : "
             "departement:93, region:93."
         ),
     )
 
     def clean_email(self):
         return normalize_email_address(self.cleaned_data["email"])
-
-    def clean_territory_code(self):
-        code = self.cleaned_data["territory_code"].strip()
-        if not code:
-            return None
-        territory, problem = find_territory(code)
-        if problem:
-            raise forms.ValidationError(problem[:1].upper() + problem[1:])
-        return territory
 
     @property
     def territory(self) -> Territory | None:

@@ -1,5 +1,7 @@
 import re
 import secrets
+import unicodedata
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -124,6 +126,42 @@ class Network(models.Model):
         return reverse("networks:detail", args=[self.slug])
 
 
+TERRITORY_SEARCH_MAX_LENGTH = 60
+# What may be the start of an official code: digits, 2A / 2B, a QPV's QN / QP.
+TERRITORY_CODE_QUERY = re.compile(r"^(\d[0-9AB]{0,8}|2[AB]\d{0,3}|Q[NP][0-9AB]{0,6}[A-Z]?)$")
+# Each plain letter stands for its accented forms, upper and lower case (some databases
+# fold only ASCII case).
+_ACCENTED = {
+    "a": "aàâäAÀÂÄ",
+    "c": "cçCÇ",
+    "e": "eéèêëEÉÈÊË",
+    "i": "iîïIÎÏ",
+    "o": "oôöOÔÖ",
+    "u": "uùûüUÙÛÜ",
+    "y": "yÿYŸ",
+}
+
+
+def fold_accents(text: str) -> str:
+    """Lower case without accents: « Évry » → « evry », « Cœur » → « coeur »."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().replace("œ", "oe").replace("æ", "ae"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _letters_pattern(word: str) -> str:
+    """A regular expression for ``word`` (folded) matching its accented and ligatured forms."""
+    parts, index = [], 0
+    while index < len(word):
+        if word.startswith("oe", index):
+            parts.append("(oe|œ|OE|Œ)")
+            index += 2
+            continue
+        letter = word[index]
+        parts.append(f"[{_ACCENTED[letter]}]" if letter in _ACCENTED else re.escape(letter))
+        index += 1
+    return "".join(parts)
+
+
 class TerritoryQuerySet(models.QuerySet):
     def within(self, territories):
         """The given territories and everything below them (départements,
@@ -134,6 +172,38 @@ class TerritoryQuerySet(models.QuerySet):
         # A neighbourhood hangs from its département; it also lies in the communes it spans.
         below |= models.Q(level=Territory.Level.QPV, communes__in=ids)
         return self.filter(pk__in=self.filter(below).values("pk"))
+
+    def search(self, text: str):
+        """Territories whose official code starts with ``text`` or whose name has words
+        starting as ``text``'s do, accents, case, hyphens and apostrophes ignored
+        (« seine s » finds Seine-Saint-Denis, « 93 » the département and the région 93,
+        « QN093 » the neighbourhoods of Seine-Saint-Denis), the closest first: exact
+        code, exact name, name starting so, then by level (région first) and name.
+        An empty or unusable text finds nothing. Portable: a regular expression whose
+        letters stand for their accented forms, no database extension."""
+        level, _sep, query = text.strip().rpartition(":")
+        query = query.strip()[:TERRITORY_SEARCH_MAX_LENGTH]
+        words = [w for w in re.split(r"[\s'’\-]+", fold_accents(query)) if w]
+        if not words or (len(query) < 2 and not query.isdigit()):
+            return self.none()
+        name_pattern = r"[ '’-]+".join(_letters_pattern(w) for w in words)
+        found = models.Q(name__iregex=r"(^|[ '’(-])" + name_pattern)
+        code = query.upper()
+        if TERRITORY_CODE_QUERY.match(code):
+            found |= models.Q(code__istartswith=code)
+        queryset = self.filter(found)
+        if level.strip().lower() in Territory.Level.values:
+            queryset = queryset.filter(level=level.strip().lower())
+        levels = [models.When(level=value, then=position) for position, value in enumerate(Territory.Level.values)]
+        return queryset.annotate(
+            closeness=models.Case(
+                models.When(code__iexact=code, then=0),
+                models.When(name__iregex=rf"^{name_pattern}$", then=1),
+                models.When(name__iregex=rf"^{name_pattern}", then=2),
+                default=3,
+            ),
+            level_order=models.Case(*levels, default=len(levels)),
+        ).order_by("closeness", "level_order", "name", "code")
 
 
 class Territory(models.Model):
@@ -324,6 +394,16 @@ class Invitation(models.Model):
     @property
     def is_pending(self):
         return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def expires_at(self):
+        """When its link stops working: the link is signed when the invitation is
+        (re)sent, which sets ``created_at``, and lasts ``INVITATION_MAX_AGE_DAYS``."""
+        return self.created_at + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+
+    @property
+    def is_expired(self):
+        return timezone.now() >= self.expires_at
 
     @property
     def latest_email(self):

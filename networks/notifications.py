@@ -33,6 +33,8 @@ def invitation_email_queue(*, invitation: Invitation) -> None:
             "link": link,
             "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
             "has_account": User.objects.filter(email__iexact=invitation.email).exists(),
+            "portal_url": absolute_url(reverse("home")),
+            "legal_url": absolute_url(reverse("legal_notice")),
         },
     )
 

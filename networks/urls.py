@@ -21,4 +21,5 @@ urlpatterns = [
         name="cancel_invitation",
     ),
     path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("territoires/recherche/", views.territory_search, name="territory_search"),
 ]

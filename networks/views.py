@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import rules
@@ -6,9 +7,11 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,8 +20,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from networks import services
-from networks.forms import AcceptInvitationForm, InvitationForm
-from networks.models import Invitation, Membership, Network, User
+from networks.access import inside_required
+from networks.forms import AcceptInvitationForm, InvitationForm, territory_label
+from networks.models import TERRITORY_SEARCH_MAX_LENGTH, Invitation, Membership, Network, Territory, User
 from networks.tokens import InvitationLinkError, read_invitation_token
 from outbox.models import OutboxMessage
 
@@ -62,7 +66,11 @@ def network_detail(request, slug):
         context["members_page"] = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     if context["can_invite"]:
         context["pending_invitations"] = (
-            Invitation.objects.pending().filter(network=network).prefetch_related("emails").order_by("-created_at")[:50]
+            Invitation.objects.pending()
+            .filter(network=network)
+            .select_related("invited_by", "territory")
+            .prefetch_related("emails")
+            .order_by("-created_at")[:50]
         )
     return render(request, "networks/network_detail.html", context)
 
@@ -223,3 +231,33 @@ def accept_invitation(request, token):
         "networks/accept_invitation.html",
         {"invitation": invitation, "form": form, "has_account": has_account},
     )
+
+
+TERRITORY_RESULTS = 20
+# Searches one person may run per minute (typing sends one a few keystrokes apart).
+TERRITORY_SEARCHES_PER_MINUTE = 120
+
+
+@inside_required
+@require_http_methods(["GET"])
+def territory_search(request):
+    """The official territories matching ``?q=`` (name, accents ignored, or code), for the
+    territory fields' suggestions: at most ``TERRITORY_RESULTS``, each with the text the
+    field accepts (``value``). Members and agents only; bounded per person and minute."""
+    key = f"territory-search:{request.user.pk}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the cache lost the key (or is down): let the search through
+        count = 0
+    if count > TERRITORY_SEARCHES_PER_MINUTE:
+        return JsonResponse({"error": _("Trop de recherches : patientez une minute.")}, status=429)
+    query = request.GET.get("q", "")[:TERRITORY_SEARCH_MAX_LENGTH]
+    found = list(Territory.objects.search(query)[: TERRITORY_RESULTS + 1])
+    results = [
+        {"value": territory_label(t), "label": territory_label(t), "level": t.get_level_display(), "code": t.code}
+        for t in found[:TERRITORY_RESULTS]
+    ]
+    response = JsonResponse({"results": results, "more": len(found) > TERRITORY_RESULTS})
+    response["Cache-Control"] = "private, max-age=60"
+    return response

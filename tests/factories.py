@@ -4,7 +4,8 @@ import factory
 from django.utils import timezone
 from django.utils.text import slugify
 
-from measures.models import Assessment, ConsultationRound, Feedback, Measure, Programme, Roadmap
+from measures.models import Assessment, ConsultationRound, Feedback, Measure, Ministry, Programme, Roadmap
+from measures.services import measure_set_ministries
 from networks.models import Membership, Network, Territory, User
 
 DEFAULT_PASSWORD = "un-mot-de-passe-solide-2026"
@@ -77,12 +78,20 @@ class ProgrammeFactory(factory.django.DjangoModelFactory):
 class MeasureFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Measure
+        skip_postgeneration_save = True
 
     programme = factory.SubFactory(ProgrammeFactory)
     roadmap = factory.LazyAttribute(lambda o: o.programme.roadmap)
     number = factory.Sequence(lambda n: n + 1)
     title = factory.Sequence(lambda n: f"Mesure de test {n + 1}")
-    lead_ministry = "Travail"
+
+    @factory.post_generation
+    def ministries(self, create, extracted, **kwargs):
+        """``MeasureFactory(ministries=["Éducation nationale", "Ville"])``: names, lead first (default Travail)."""
+        if create:
+            names = ["Travail"] if extracted is None else extracted
+            ministries = [Ministry.objects.get_or_create(name=name)[0] for name in names]
+            measure_set_ministries(measure=self, ministries=ministries)
 
 
 class RoundFactory(factory.django.DjangoModelFactory):

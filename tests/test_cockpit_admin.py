@@ -47,7 +47,7 @@ def _round(measures, networks, *, opens_in=-1, closes_in=10, **kwargs):
 
 def _remind_now(agent_client, consultation):
     return agent_client.post(
-        ROUNDS, {"action": "remind_now", "_selected_action": [consultation.pk]}, follow=True
+        ROUNDS, {"action": "remind_now", "_selected_action": [consultation.pk], "confirm": "yes"}, follow=True
     ).content.decode()
 
 
@@ -134,7 +134,7 @@ def test_remind_now_reaches_only_the_networks_without_answers_and_may_send_again
         assert services.rounds_remind_due() == 1
         page = _remind_now(agent_client, consultation)
 
-    assert "1 courriel(s) de relance mis en file d&#x27;envoi" in page
+    assert "1 courriel de relance mis en file d&#x27;envoi" in page
     assert [m.to for m in mail.outbox] == [["bob@beta.example"], ["bob@beta.example"]]
     assert "9. Emplois francs" in mail.outbox[-1].body
 
@@ -218,3 +218,41 @@ def test_feedback_filter_by_follow_up(agent_client, staff, alice, network_a, mea
     assert "suite donnée" in page and "Sans réponse" in page
     assert [f.pk for f in _rows(agent_client.get(FEEDBACK, {"suite": "oui"}))] == [answered.pk]
     assert [f.pk for f in _rows(agent_client.get(FEEDBACK, {"suite": "non"}))] == [waiting.pk]
+
+
+# --- Confirmation before closing or reminding -----------------------------------
+
+
+def test_closing_a_round_asks_first_and_closes_once_confirmed(agent_client, network_a, measure):
+    from measures.models import RoundReport
+
+    consultation = _round([measure], [network_a], title="Consultation d'hiver")
+    asked = agent_client.post(ROUNDS, {"action": "close_now", "_selected_action": [consultation.pk]})
+    page = asked.content.decode()
+    assert asked.status_code == 200
+    assert "ne rouvre pas" in page and "Consultation d&#x27;hiver" in page and "Oui, clore maintenant" in page
+    consultation.refresh_from_db()
+    assert consultation.is_open()
+
+    done = agent_client.post(
+        ROUNDS, {"action": "close_now", "_selected_action": [consultation.pk], "confirm": "yes"}, follow=True
+    )
+    consultation.refresh_from_db()
+    assert not consultation.is_open()
+    assert "« Consultation d&#x27;hiver » est close." in done.content.decode()
+    assert RoundReport.objects.filter(round=consultation).count() == 1
+
+
+def test_reminding_now_asks_first_and_sends_nothing_before(
+    agent_client, alice, network_a, measure, django_capture_on_commit_callbacks
+):
+    consultation = _round([measure], [network_a], title="Consultation d'hiver")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = agent_client.post(ROUNDS, {"action": "remind_now", "_selected_action": [consultation.pk]})
+    assert asked.status_code == 200
+    assert "Oui, envoyer la relance" in asked.content.decode()
+    assert not [m for m in mail.outbox if alice.email in m.to]
+    with django_capture_on_commit_callbacks(execute=True):
+        _remind_now(agent_client, consultation)
+    assert [m for m in mail.outbox if alice.email in m.to]

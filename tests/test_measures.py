@@ -4,7 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from measures import services
-from measures.models import ALLOWED_TRANSITIONS, Measure, MeasureStatus, MeasureUpdate
+from measures.models import ALLOWED_TRANSITIONS, Measure, MeasureStatus, MeasureUpdate, Ministry
 from networks.imports import ImportRejected
 from tests.factories import MeasureFactory, ProgrammeFactory, RoadmapFactory
 
@@ -48,9 +48,10 @@ def test_staff_change_the_status_in_the_admin_and_the_timeline_follows(agent_cli
         "number": 9,
         "title": "Emplois francs",
         "summary": "",
-        "lead_ministry": "Travail",
         "indicators": "",
         "owner": "",
+        "ministry_rows-TOTAL_FORMS": "0",
+        "ministry_rows-INITIAL_FORMS": "0",
         "updates-TOTAL_FORMS": "0",
         "updates-INITIAL_FORMS": "0",
         "updates-2-TOTAL_FORMS": "0",
@@ -85,9 +86,9 @@ def test_the_measure_list_filters(client, alice):
     education = ProgrammeFactory(roadmap=roadmap, title="Éducation et petite enfance", position=2)
     employment = ProgrammeFactory(roadmap=roadmap, title="Emploi et insertion professionnelle", position=3)
     MeasureFactory(
-        programme=education, title="Cités éducatives", lead_ministry="Éducation nationale", status="in_progress"
+        programme=education, title="Cités éducatives", ministries=["Éducation nationale"], status="in_progress"
     )
-    MeasureFactory(programme=employment, title="Emplois francs", lead_ministry="Travail", status="implemented")
+    MeasureFactory(programme=employment, title="Emplois francs", ministries=["Travail"], status="implemented")
     url = reverse("measures:list")
 
     def titles(**params):
@@ -97,7 +98,7 @@ def test_the_measure_list_filters(client, alice):
     assert titles() == ["Cités éducatives", "Emplois francs"]
     assert titles(programme=education.pk) == ["Cités éducatives"]
     assert titles(status="implemented") == ["Emplois francs"]
-    assert titles(lead_ministry="Travail") == ["Emplois francs"]
+    assert titles(ministry=Ministry.objects.get(name="Travail").pk) == ["Emplois francs"]
     assert titles(q="éducatives") == ["Cités éducatives"]
 
 
@@ -158,6 +159,6 @@ def test_signed_in_people_see_the_feedback_counts_of_each_measure(client, alice,
     FeedbackFactory(measure=measure, network=network_a, assessment="works", status="draft", submitted_at=None)
     client.force_login(alice)
     row = client.get(reverse("measures:list")).content.decode().split("Emplois francs")[1].split("</tr>")[0]
-    assert "<td>2</td><td>1 / 0 / 1 / 0</td>" in row
+    assert '<td class="portal-from-md">2</td><td class="portal-from-md">1 / 0 / 1 / 0</td>' in row
     client.logout()
     assert "1 / 0 / 1 / 0" not in client.get(reverse("measures:list")).content.decode()

@@ -138,8 +138,14 @@ def test_staff_see_the_response_rate_per_network_and_per_measure(
     client.force_login(staff)
     body = client.get(consultation.get_absolute_url()).content.decode()
     assert "Taux de réponse par réseau" in body
-    assert '<th scope="row">Réseau Alpha</th><td>1 / 2</td><td>50 %</td>' in body
-    assert '<th scope="row">Réseau Bêta</th><td>0 / 2</td><td>0 %</td>' in body
+    assert (
+        'Réseau Alpha<span class="fr-sr-only"> — ses retours dans cette consultation</span></a></th>'
+        "<td>Professionnels</td><td>1 / 2</td><td>50 %</td>"
+    ) in body
+    assert (
+        'Réseau Bêta<span class="fr-sr-only"> — ses retours dans cette consultation</span></a></th>'
+        "<td>Professionnels</td><td>0 / 2</td><td>0 %</td>"
+    ) in body
     assert '<th scope="row">9. Emplois francs</th><td>1 / 2</td><td>50 %</td>' in body
 
 

@@ -135,7 +135,7 @@ def test_a_link_answers_its_own_invitation_whoever_is_signed_in(client, invited,
     link = _link(invited, alice)
     page = client.get(link).content.decode()
     assert "Réponse pour <strong>Alice Alpha</strong>" in page
-    assert "en tant que Claire Coordination" in page
+    assert "Votre session est celle de Claire Coordination" in page
     response = client.post(link, {"answer": "accepted"})
     assert "Réponse pour Alice Alpha" in response.content.decode()
     assert _invitation(invited, alice).answer == "accepted"
@@ -190,7 +190,7 @@ def test_a_link_to_an_invitation_no_longer_standing_says_so(client, invited, ali
     response = client.get(link)
     assert response.status_code == 410
     page = response.content.decode()
-    assert "Vous n'êtes plus invité" in page and ONLINE_URL not in page
+    assert "Votre invitation à cette séance a été retirée" in page and ONLINE_URL not in page
     assert client.post(link, {"answer": "accepted"}).status_code == 410
     assert _untouched(invitation)
 
@@ -325,7 +325,7 @@ def test_the_list_shows_ones_sessions_upcoming_first_then_past_with_ones_answer(
     titles = [invited.title, later.title, recent.title, long_ago.title, "Séance hors groupe"]
     assert _rows(page, titles) == [invited.title, later.title, recent.title, long_ago.title]
     # The person's own answer, in the first person.
-    assert "Je participerai" in page and "Non invité" in page and "Participera" not in page
+    assert "Je participerai" in page and "Pas d'invitation" in page and "Participera" not in page
     assert "4 séances" in page
 
 
@@ -477,7 +477,7 @@ def test_the_invitation_e_mail_names_the_network_in_one_sentence(invited, alice,
     from outbox.models import OutboxMessage
 
     message = OutboxMessage.objects.filter(to_email=alice.email, kind__contains="invitation").latest("pk")
-    sentence = f"Vous êtes invité(e) à la séance « {invited.title} », au titre du réseau Réseau Alpha."
+    sentence = f"Une invitation vous est adressée pour la séance « {invited.title} », au titre du réseau Réseau Alpha."
     assert sentence in message.body_text
     assert "(au titre du réseau" not in message.body_text
     assert "au titre du réseau Réseau Alpha." in message.body_html

@@ -121,7 +121,7 @@ def test_inviting_a_group_delivers_each_invitee_a_calendar_invitation_of_their_o
     for address, message in delivered.items():
         assert _subject(message) == f"[Concertation] Invitation : Emplois francs : premiers retours, le 10 mars {year}"
         text = _text(message)
-        assert "Vous êtes invité(e) à la séance « Emplois francs : premiers retours »" in text
+        assert "Une invitation vous est adressée pour la séance « Emplois francs : premiers retours »" in text
         assert f"10 mars {year}, 09:30 – 12:00 (heure de Paris)" in text
         assert "1. Bilan des emplois francs (45 min)" in text
         assert "http://testserver/" in text  # answer links and the session's page, on the portal's address

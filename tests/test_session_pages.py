@@ -360,7 +360,7 @@ GROUP_ONLY = "Aucun membre du groupe n&#x27;a l&#x27;adresse"
         ("personne@nulle.part", GROUP_ONLY),
         ("ferme@example.org", GROUP_ONLY),
         ("bob@beta.example", GROUP_ONLY),
-        ("alice@alpha.example", "est déjà invité(e) à cette séance"),
+        ("alice@alpha.example", "a déjà une invitation à cette séance"),
         ("pas une adresse", "Saisissez une adresse"),
     ],
 )

@@ -207,7 +207,7 @@ def test_answer_links_answer_their_own_invitation_until_the_start(
 
 def test_duplicate_invitation_is_refused(session, lead, alice, django_capture_on_commit_callbacks):
     _invite(session, lead, django_capture_on_commit_callbacks)
-    with pytest.raises(ValidationError, match="déjà invité"):
+    with pytest.raises(ValidationError, match="a déjà une invitation"):
         services.session_invite_person(session=session, by=lead, user=alice)
 
 

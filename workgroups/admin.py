@@ -21,12 +21,12 @@ from django.http import FileResponse, Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from concertation.lib.dates import date_format
 from networks.models import Membership
 from workgroups import minutes_services, services
 from workgroups.models import (

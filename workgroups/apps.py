@@ -32,3 +32,8 @@ class WorkgroupsConfig(AppConfig):
             get_context=measure_sessions_panel,
         )
         register_checks()
+        # The site search (concertation.lib.search): published minutes the person may read.
+        from concertation.lib.search import register_search
+        from workgroups.search import search_minutes
+
+        register_search("minutes", _("Comptes rendus"), search_minutes, order=30)

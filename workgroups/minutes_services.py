@@ -19,9 +19,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from concertation.lib.dates import date_format
 from concertation.lib.markdown import render_markdown
 from concertation.lib.pdf import html_to_pdf
 from measures.models import Measure

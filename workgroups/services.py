@@ -17,9 +17,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from concertation.lib.dates import date_format
 from networks.models import Membership, Network, User
 from outbox.models import OutboxMessage
 from outbox.services import emails_cancel_unsent
@@ -518,7 +518,7 @@ def session_invite_person(*, session: Session, by: User, user: User) -> SessionI
     _check_may_call_on(group=session.group, by=by, users=[user])
     invitation = SessionInvitation.objects.filter(session=session, user=user).first()
     if invitation is not None and invitation.is_current:
-        raise ValidationError(_("%(person)s est déjà invité(e) à cette séance.") % {"person": user.public_name})
+        raise ValidationError(_("%(person)s a déjà une invitation à cette séance.") % {"person": user.public_name})
     if invitation is not None:
         # Adding and withdrawing someone in a loop would flood their mailbox.
         recent = OutboxMessage.objects.about(invitation).filter(
@@ -577,7 +577,7 @@ def invitation_answer(*, invitation: SessionInvitation, answer: str, comment: st
     invitation = SessionInvitation.objects.select_for_update().select_related("session").get(pk=invitation.pk)
     session = invitation.session
     if not SessionInvitation.objects.standing().filter(pk=invitation.pk).exists():
-        raise ValidationError(_("Vous n'êtes plus invité(e) à cette séance."))
+        raise ValidationError(_("Votre invitation à cette séance a été retirée."))
     if session.status == Session.Status.CANCELLED:
         raise ValidationError(_("Cette séance a été annulée : il n'y a plus de réponse à donner."))
     if session.has_started:

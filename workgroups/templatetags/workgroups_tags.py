@@ -1,29 +1,14 @@
 """Template filters of the working groups' pages and e-mails."""
 
-import re
-
 from django import template
-from django.template.defaultfilters import date as date_filter
-from django.utils.translation import get_language
+
+from concertation.templatetags.dates import date as french_date_filter
 
 register = template.Library()
 
-# A "j" (day of the month) not escaped by a backslash.
-_DAY = re.compile(r"(?<!\\)j")
-
-
-@register.filter(expects_localtime=True, is_safe=False)
-def full_date(value, arg=None):
-    """``date``, writing the first of the month as French does: « 1er décembre ».
-
-    ``{{ session.starts_at|full_date:"l j F Y" }}`` → « lundi 1er décembre 2025 »
-    (only in French, and only when the format writes the day as a number)."""
-    if value in (None, ""):
-        return ""
-    arg = str(arg) if arg is not None else None
-    if arg and getattr(value, "day", None) == 1 and (get_language() or "fr").startswith("fr"):
-        arg = _DAY.sub(r"1\\e\\r", arg)
-    return date_filter(value, arg)
+# Every template's ``date`` writes « 1er » (concertation.templatetags.dates, a builtin):
+# ``full_date`` stays as its alias for the templates that load this library.
+register.filter("full_date", french_date_filter, expects_localtime=True, is_safe=False)
 
 
 @register.filter

@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from concertation.lib.dates import date_format
 from measures.filters import BoundedModelChoiceField
 from networks.models import Network
 from workgroups.models import Session, SessionInvitation, WorkingGroup

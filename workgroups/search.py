@@ -1,0 +1,79 @@
+"""The site search's kind from this app: published minutes, as the minutes'
+list finds them (``MinutesFilter``: full-text in French on PostgreSQL) among
+those the person may read (``_listed_versions``). Registered from
+``WorkgroupsConfig.ready``."""
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery
+from django.db import connections
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import urlencode
+from django.utils.translation import ngettext
+
+from concertation.lib.search import (
+    RESULTS_PER_KIND,
+    START,
+    STOP,
+    SearchHit,
+    SearchResults,
+    highlight_words,
+    marked_excerpt,
+)
+from workgroups.minutes_filters import SEARCH_CONFIG, MinutesFilter
+from workgroups.models import WorkingGroup
+
+
+def search_minutes(request, q):
+    """The latest version of each published minutes this person finds in the list."""
+    from workgroups.views.minutes_reading import LIST_FIELDS, _listed_versions
+
+    user = request.user
+    reads_groups = user.is_authenticated and user.has_perm("workgroups.read_groups")
+    versions = (
+        _listed_versions(user, reads_groups=reads_groups)
+        .select_related("minutes__session__group")
+        .only(*LIST_FIELDS)
+        .order_by("-published_at", "-pk")
+    )
+    found = MinutesFilter({"q": q}, queryset=versions, groups=WorkingGroup.objects.none()).qs
+    full_text = connections[found.db].vendor == "postgresql"
+    first = found
+    if full_text:
+        query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+        first = found.annotate(
+            search_headline=SearchHeadline(
+                "body",
+                query,
+                config=SEARCH_CONFIG,
+                start_sel=START,
+                stop_sel=STOP,
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            )
+        )
+    else:
+        first = found.only(*LIST_FIELDS, "body")
+    hits = []
+    for version in first[:RESULTS_PER_KIND]:
+        session = version.minutes.session
+        hits.append(
+            SearchHit(
+                title=session.title,
+                url=version.get_absolute_url(),
+                excerpt=marked_excerpt(version.search_headline) if full_text else highlight_words(version.body, q),
+                detail=f"{session.group.title} — {date_format(timezone.localtime(session.starts_at), 'j F Y')}",
+            )
+        )
+    count = found.count()
+    return SearchResults(
+        count=count,
+        hits=hits,
+        more_url=f"{reverse('workgroups:minutes_list')}?{urlencode({'q': q})}",
+        more_label=ngettext(
+            "Voir le compte rendu dans la liste", "Voir les %(count)d comptes rendus dans la liste", count
+        )
+        % {"count": count},
+    )

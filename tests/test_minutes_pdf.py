@@ -142,7 +142,7 @@ def test_the_fetcher_refuses_anything_but_the_portals_static_files(url):
 
 def test_the_fetcher_serves_the_stylesheet_and_the_marianne_font():
     fetcher = pdf_lib.StaticOnlyFetcher()
-    css = fetcher.fetch(ASSETS + "static/workgroups/minutes_pdf.css")
+    css = fetcher.fetch(ASSETS + "static/css/pdf_page.css")
     assert css.content_type == "text/css" and b"@font-face" in css.read()
     font = fetcher.fetch(ASSETS + "static/dsfr/dist/fonts/Marianne-Regular.woff2")
     assert font.read()[:4] == b"wOF2"
@@ -182,7 +182,7 @@ def fetched(monkeypatch):
 
 def test_a_document_asking_for_outside_resources_renders_without_them(no_network, fetched):
     html = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Essai</title>
-    <link rel="stylesheet" href="/static/workgroups/minutes_pdf.css">
+    <link rel="stylesheet" href="/static/css/pdf_page.css">
     <link rel="stylesheet" href="http://evil.example/steal.css">
     <style>
       @import url("https://evil.example/import.css");
@@ -201,7 +201,7 @@ def test_a_document_asking_for_outside_resources_renders_without_them(no_network
     assert "Séance d'été" in text and "accentué : élève, çà, où" in text
     served = {url for url, ok in fetched if ok}
     refused = {url for url, ok in fetched if not ok}
-    assert served == {ASSETS + "static/workgroups/minutes_pdf.css"} | {
+    assert served == {ASSETS + "static/css/pdf_page.css"} | {
         f"{ASSETS}static/dsfr/dist/fonts/Marianne-{face}.woff2"
         for face in ("Regular", "Bold", "Regular_Italic", "Bold_Italic")
     }

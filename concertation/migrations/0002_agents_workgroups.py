@@ -46,15 +46,19 @@ def add_named_permissions(apps, schema_editor, names):
     permissions = list(Permission.objects.using(using).filter(query))
     if len(permissions) != len(names):
         raise RuntimeError(f"Permissions not found for the Agents group: {sorted(names)}")
-    Group.objects.using(using).get(name=_first.AGENTS_GROUP).permissions.add(*permissions)
+    Group.objects.using(using).get_or_create(name=_first.AGENTS_GROUP)[0].permissions.add(*permissions)
 
 
 def remove_named_permissions(apps, schema_editor, names):
+    """Take these permissions back from the Agents group; nothing to do if the group is gone."""
     Group = apps.get_model("auth", "Group")
     group = Group.objects.using(schema_editor.connection.alias).filter(name=_first.AGENTS_GROUP).first()
     if group:
-        codenames = [name.split(".", 1)[1] for name in names]
-        group.permissions.remove(*group.permissions.filter(content_type__app_label="workgroups", codename__in=codenames))
+        query = Q()
+        for name in names:
+            app_label, codename = name.split(".", 1)
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.remove(*group.permissions.filter(query))
 
 
 def add_permissions(apps, schema_editor):

@@ -12,7 +12,6 @@ ROUND_REPORT_PERMISSIONS = [
 ]
 
 _workgroups = import_module("concertation.migrations.0002_agents_workgroups")
-_first = import_module("concertation.migrations.0001_agents_group")
 
 
 def add_permissions(apps, schema_editor):
@@ -20,11 +19,7 @@ def add_permissions(apps, schema_editor):
 
 
 def remove_permissions(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    group = Group.objects.using(schema_editor.connection.alias).filter(name=_first.AGENTS_GROUP).first()
-    if group:
-        codenames = [name.split(".", 1)[1] for name in ROUND_REPORT_PERMISSIONS]
-        group.permissions.remove(*group.permissions.filter(content_type__app_label="measures", codename__in=codenames))
+    _workgroups.remove_named_permissions(apps, schema_editor, ROUND_REPORT_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

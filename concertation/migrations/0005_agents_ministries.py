@@ -17,7 +17,6 @@ MINISTRY_PERMISSIONS = [
 ]
 
 _workgroups = import_module("concertation.migrations.0002_agents_workgroups")
-_first = import_module("concertation.migrations.0001_agents_group")
 
 
 def add_permissions(apps, schema_editor):
@@ -25,12 +24,7 @@ def add_permissions(apps, schema_editor):
 
 
 def remove_permissions(apps, schema_editor):
-    # The group may be gone (a flushed test database): nothing to take back then.
-    Group = apps.get_model("auth", "Group")
-    group = Group.objects.using(schema_editor.connection.alias).filter(name=_first.AGENTS_GROUP).first()
-    if group:
-        codenames = [name.split(".", 1)[1] for name in MINISTRY_PERMISSIONS]
-        group.permissions.remove(*group.permissions.filter(content_type__app_label="measures", codename__in=codenames))
+    _workgroups.remove_named_permissions(apps, schema_editor, MINISTRY_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

@@ -331,6 +331,7 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
 
     def _confirmation(self, request, queryset, *, action, title, explanation, submit_label):
         """The page that asks before an action that cannot be undone or that e-mails people."""
+        rounds = list(queryset)
         return TemplateResponse(
             request,
             "admin/measures/consultationround/action_confirmation.html",
@@ -338,7 +339,8 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": title,
                 "opts": self.model._meta,
-                "rounds": list(queryset),
+                "rounds": rounds,
+                "selected_ids": [consultation.pk for consultation in rounds],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "action": action,
                 "explanation": explanation,

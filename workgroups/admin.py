@@ -402,6 +402,7 @@ class SessionAdmin(admin.ModelAdmin):
                 "title": title,
                 "opts": self.model._meta,
                 "sessions": sessions,
+                "selected_ids": [session.pk for session in sessions],
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "action": action,
                 **context,

@@ -218,13 +218,8 @@ def cold(port: int, path: str, session: str, times: int = 5) -> float:
     return 1000 * statistics.median(durations)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--feedback", type=int, default=50_000)
-    parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--concurrency", type=int, default=4)
-    args = parser.parse_args()
-
+def bench_environment() -> tuple[str, dict]:
+    """The benchmark's database and settings, set for this process too; ``env`` is for the servers it starts."""
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concertation_bench")
     env = {
         **os.environ,
@@ -240,6 +235,17 @@ def main() -> int:
     os.environ.update(
         {k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "ALLOWED_HOSTS", "REDIS_URL")}
     )
+    return database_url, env
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feedback", type=int, default=50_000)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    database_url, env = bench_environment()
     print(f"Préparation : base {urlparse(database_url).path.lstrip('/')}, {args.feedback} retours…", flush=True)
     prepare_database(database_url)
     started = time.monotonic()

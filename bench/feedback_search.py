@@ -18,7 +18,6 @@ the database is dropped and created again.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -28,7 +27,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.feedback_pages import cold, free_port, generate, start_gunicorn  # noqa: E402 - after the path is set
+from bench.feedback_pages import bench_environment, cold, free_port, generate, start_gunicorn  # noqa: E402 - after the path is set
 from bench.harness import prepare_database  # noqa: E402
 
 INDEX = "measures_feedback_text_fts"
@@ -130,20 +129,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/concertation_bench")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": database_url,
-        "DATABASE_CONN_MAX_AGE": "600",
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-    }
-    os.environ.update(
-        {k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "ALLOWED_HOSTS", "REDIS_URL")}
-    )
+    database_url, env = bench_environment()
     print(f"Préparation : base {urlparse(database_url).path.lstrip('/')}, {args.feedback} retours…", flush=True)
     prepare_database(database_url)
     started = time.monotonic()

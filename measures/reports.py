@@ -94,12 +94,27 @@ def round_reports_for_closed_rounds(*, now=None) -> int:
     return asked
 
 
+def _given_up_after() -> timedelta:
+    """How long after its request a report whose every attempt is used up may still be
+    rendering: each attempt's hard time limit, the pauses between them, and a margin for
+    the queue."""
+    from measures.tasks import REPORT_RETRY_SECONDS, REPORT_TIME_LIMIT
+
+    pauses = sum(REPORT_RETRY_SECONDS * retry for retry in range(1, REPORT_MAX_ATTEMPTS))
+    return timedelta(seconds=REPORT_MAX_ATTEMPTS * REPORT_TIME_LIMIT + pauses, minutes=5)
+
+
 def round_reports_resume(*, grace_minutes: int = 10) -> int:
     """Periodic: queue again the reports still pending well after they were
-    asked for (their task was lost with the broker, or a worker died)."""
-    late = timezone.now() - timedelta(minutes=grace_minutes)
+    asked for (their task was lost with the broker, or a worker died); mark
+    failed those whose every attempt is used up, once the last can no longer
+    be running."""
+    now = timezone.now()
+    late = now - timedelta(minutes=grace_minutes)
     RoundReport.objects.filter(
-        status=RoundReport.Status.PENDING, requested_at__lte=late, attempts__gte=REPORT_MAX_ATTEMPTS
+        status=RoundReport.Status.PENDING,
+        requested_at__lte=now - _given_up_after(),
+        attempts__gte=REPORT_MAX_ATTEMPTS,
     ).update(status=RoundReport.Status.FAILED, error=_("Le rendu a été interrompu à chaque essai."))
     pending = list(
         RoundReport.objects.filter(
@@ -153,7 +168,8 @@ def _paris(moment) -> str:
     moment = timezone.localtime(moment, PARIS)
     return _("%(date)s à %(time)s") % {
         "date": date_format(moment, "j F Y"),
-        "time": dateformat.format(moment, r"G \h i"),
+        # Translators: the time of day, as a Django date format (« 9 h 05 » in French).
+        "time": dateformat.format(moment, _(r"G \h i")),
     }
 
 

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from django.urls import resolve
 
@@ -130,3 +131,21 @@ def test_the_stack_passes_the_deployment_checklist_with_a_real_environment():
     )
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", **stack)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+class _NoDuplicateKeysLoader(yaml.SafeLoader):
+    """Compose v2 refuses a mapping that names a key twice; PyYAML (and compose v1) keep the last one silently."""
+
+    def construct_mapping(self, node, deep=False):
+        # Merge keys (<<: *anchor) may be overridden on purpose: only the keys written here count.
+        keys = [key.value for key, _value in node.value if key.tag != "tag:yaml.org,2002:merge"]
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        assert not duplicates, f"line {node.start_mark.line + 1}: keys named twice: {duplicates}"
+        return super().construct_mapping(node, deep=deep)
+
+
+def test_the_compose_file_names_each_key_once():
+    yaml.load((ROOT / "docker-compose.yml").read_text(), Loader=_NoDuplicateKeysLoader)  # noqa: S506 - a SafeLoader subclass
+    twice = "ACCESSIBILITY_STATUS: x\nACCESSIBILITY_STATUS: y\n"
+    with pytest.raises(AssertionError, match="ACCESSIBILITY_STATUS"):
+        yaml.load(twice, Loader=_NoDuplicateKeysLoader)  # noqa: S506

@@ -291,14 +291,14 @@ class FeedbackQuerySet(models.QuerySet):
 
     def search(self, q: str):
         """Feedback whose texts hold the words of ``q`` (``measures.search``: full-text
-        in French and ranked best first on PostgreSQL, a plain match elsewhere)."""
+        in French and ranked best first on PostgreSQL, a plain match elsewhere, newest first)."""
         from measures import search
 
         q = " ".join(q.split())
         if not q:
             return self
         if not search.full_text(self.db):
-            return self.filter(search.plain_match(q))
+            return self.filter(search.plain_match(q)).order_by("-submitted_at", "-pk")
         vector, query = search.feedback_search_vector(), search.search_query(q)
         return (
             self.alias(search_document=vector)
@@ -404,7 +404,8 @@ class Feedback(models.Model):
         related_name="+",
     )
     # Staff's choice of representative quotes for the round's report (only submitted feedback is quoted).
-    quoted_in_report = models.BooleanField(_("citer dans le rapport"), default=False)
+    # db_default: web or worker processes of the previous release still insert feedback during a rolling deploy.
+    quoted_in_report = models.BooleanField(_("citer dans le rapport"), default=False, db_default=False)
 
     objects = FeedbackQuerySet.as_manager()
 

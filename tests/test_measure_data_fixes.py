@@ -171,7 +171,7 @@ def test_the_data_migration_turns_the_old_text_into_the_list():
     executor.migrate(before)
     back = executor.loader.project_state(before).apps.get_model("measures", "Measure")
     assert dict(back.objects.values_list("number", "lead_ministry")) == {
-        5: "Éducation nationale, Ville",
+        5: "Éducation nationale; Ville",
         6: "Ville",
         7: "",
     }
@@ -296,3 +296,34 @@ def test_the_invitation_page_offers_the_suggestions(client, coordinator_a, netwo
         },
     )
     assert Invitation.objects.get().territory == territories["ssd"]
+
+
+def test_the_data_migration_keeps_official_names_whole():
+    split = import_module("measures.migrations.0008_ministries").split_ministries
+    assert split("Éducation nationale, Ville") == ["Éducation nationale", "Ville"]
+    assert split("Ministère du Travail, de la Santé, des Solidarités et des Familles ; Ville") == [
+        "Ministère du Travail, de la Santé, des Solidarités et des Familles",
+        "Ville",
+    ]
+    assert split("Éducation nationale; Ville; ville") == ["Éducation nationale", "Ville"]
+    # What going back writes is read the same way again.
+    assert split("; ".join(["Ministère du Travail, de la Santé et des Solidarités", "Ville"])) == [
+        "Ministère du Travail, de la Santé et des Solidarités",
+        "Ville",
+    ]
+
+
+def test_an_import_with_commas_says_how_to_separate_ministries(agent_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    roadmap = RoadmapFactory()
+    ProgrammeFactory(roadmap=roadmap, title="Éducation et petite enfance", position=1)
+    text = 'programme;numero;titre;ministere\n1;5;Cités éducatives;"Éducation nationale, Ville"\n'
+    response = agent_client.post(
+        reverse("admin:measures_measure_import"),
+        {"roadmap": roadmap.pk, "file": SimpleUploadedFile("mesures.csv", text.encode())},
+        follow=True,
+    )
+    page = response.content.decode().replace("&#x27;", "'")
+    assert "« Éducation nationale, Ville » contient une virgule" in page
+    assert "séparez-les par « ; »" in page

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="feedback",
             name="quoted_in_report",
-            field=models.BooleanField(default=False, verbose_name="citer dans le rapport"),
+            field=models.BooleanField(db_default=False, default=False, verbose_name="citer dans le rapport"),
         ),
         migrations.CreateModel(
             name="RoundReport",

@@ -1,19 +1,22 @@
 """Ministries become a list: a ``Ministry`` table and each measure's ministries in
 order (``MeasureMinistry.position``, 1 is the lead ministry, « chef de file »).
 
-The old ``lead_ministry`` text is split on commas and semicolons only
-(« Éducation nationale, Ville » → Éducation nationale, then Ville), never on
-« et », which official names contain (« Travail, Santé et Solidarités »
-would still be split at its comma: check such names in the admin after the
-migration). Names are matched without regard to case; going back joins the
-names with « , »."""
+The old ``lead_ministry`` text is split on semicolons, and on a comma only
+when what follows starts with a capital letter (« Éducation nationale, Ville »
+→ Éducation nationale, then Ville), never on « et »: official names hold
+« et » and commas followed by « de la », « des »… (« Ministère du Travail, de
+la Santé et des Solidarités » stays one). A short name such as « Travail,
+Santé et Solidarités » is still split: the migration prints every split so
+that agents can check them in the admin. Names are matched without regard to
+case; going back joins the names with « ; », which this split reads again."""
 
 import re
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-_SEPARATORS = re.compile(r"[;,]")
+# A semicolon, or a comma before a capitalised word (« , Ville » but not « , de la Santé »).
+_SEPARATORS = re.compile(r";|,(?=\s*[A-ZÀ-ÖØ-Þ])")
 
 
 def split_ministries(text: str) -> list[str]:
@@ -33,8 +36,11 @@ def ministries_from_text(apps, schema_editor):
     MeasureMinistry = apps.get_model("measures", "MeasureMinistry")
     known = {m.name.casefold(): m for m in Ministry.objects.all()}
     rows = []
-    for measure in Measure.objects.exclude(lead_ministry="").only("pk", "lead_ministry"):
-        for position, name in enumerate(split_ministries(measure.lead_ministry), 1):
+    for measure in Measure.objects.exclude(lead_ministry="").only("pk", "number", "lead_ministry"):
+        names = split_ministries(measure.lead_ministry)
+        if len(names) > 1:
+            print(f"  mesure {measure.number} : « {measure.lead_ministry} » → {' | '.join(names)}")
+        for position, name in enumerate(names, 1):
             ministry = known.get(name.casefold())
             if ministry is None:
                 ministry = known[name.casefold()] = Ministry.objects.create(name=name)
@@ -49,7 +55,7 @@ def text_from_ministries(apps, schema_editor):
     for row in MeasureMinistry.objects.select_related("ministry").order_by("measure_id", "position", "pk"):
         names.setdefault(row.measure_id, []).append(row.ministry.name)
     for measure_id, listed in names.items():
-        Measure.objects.filter(pk=measure_id).update(lead_ministry=", ".join(listed)[:200])
+        Measure.objects.filter(pk=measure_id).update(lead_ministry="; ".join(listed)[:200])
 
 
 class Migration(migrations.Migration):

@@ -1,5 +1,6 @@
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from networks import services
 from networks.admin_import import CsvImportMixin
 from networks.models import Invitation, Membership, Network, Territory, User, normalize_email_address
+from networks.names import clean_person_name
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,13 +36,20 @@ class AddressOfOneAccountMixin:
         return email
 
 
-class PersonCreationForm(AddressOfOneAccountMixin, AdminUserCreationForm):
+class NameOnOneLineMixin:
+    """The name typed here keeps to one line, as everywhere else (``networks.names``)."""
+
+    def clean_full_name(self):
+        return clean_person_name(self)
+
+
+class PersonCreationForm(NameOnOneLineMixin, AddressOfOneAccountMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email", "full_name"]
 
 
-class PersonChangeForm(AddressOfOneAccountMixin, UserChangeForm):
+class PersonChangeForm(NameOnOneLineMixin, AddressOfOneAccountMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
@@ -197,21 +206,17 @@ class InvitationStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class InvitationAdminForm(NameOnOneLineMixin, forms.ModelForm):
+    pass
+
+
 @admin.register(Invitation)
 class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
+    form = InvitationAdminForm
     import_title = gettext_lazy("Inviter des personnes à partir d'un fichier CSV")
     import_help_template = "admin/networks/invitation/import_help.html"
-    list_display = [
-        "email",
-        "full_name",
-        "network",
-        "role",
-        "state",
-        "created_at",
-        "email_state",
-        "accepted_at",
-        "revoked_at",
-    ]
+    # Readable at 1280 px: acceptance and revocation are in « statut » (and its filters), their dates on the form.
+    list_display = ["email", "full_name", "network", "role", "state", "email_state", "created_at"]
     list_filter = [
         InvitationStateFilter,
         "network",

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import Membership, Territory, fold_accents, normalize_email_address
+from networks.names import PersonNameField
 from networks.services import find_territory
 
 # The level as the suggestions write it, after the name: « Seine-Saint-Denis (département 93) ».
@@ -16,6 +17,7 @@ TERRITORY_LEVEL_WORDS = {
     Territory.Level.COMMUNE: "commune",
     Territory.Level.QPV: "QPV",
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LABEL = re.compile(r"\((?P<level>région|département|EPCI|commune|QPV) (?P<code>[0-9A-Z]{2,12})\)$")
 
 
@@ -92,6 +94,10 @@ class TerritoryField(forms.CharField):
         return territory_label(value) if isinstance(value, Territory) else value
 
     def clean(self, value):
+        if isinstance(value, str) and _CONTROL.search(value.strip()):
+            # No territory's name or code holds one (and PostgreSQL refuses NUL): unknown.
+            shown = " ".join(_CONTROL.sub(" ", value).split())
+            raise forms.ValidationError(self.error_messages["unknown"], code="unknown", params={"value": shown})
         text = super().clean(value)
         if not text:
             return None
@@ -104,7 +110,7 @@ class TerritoryField(forms.CharField):
 
 
 class InvitationForm(forms.Form):
-    full_name = forms.CharField(label=_("Nom complet"), max_length=150, required=False)
+    full_name = PersonNameField(label=_("Nom complet"), max_length=150, required=False)
     email = forms.EmailField(
         label=_("Adresse électronique"),
         max_length=254,
@@ -133,7 +139,7 @@ class InvitationForm(forms.Form):
 
 
 class AcceptInvitationForm(forms.Form):
-    full_name = forms.CharField(label=_("Nom complet"), max_length=150)
+    full_name = PersonNameField(label=_("Nom complet"), max_length=150)
     password1 = forms.CharField(
         label=_("Mot de passe"),
         strip=False,

@@ -179,8 +179,11 @@ class TerritoryQuerySet(models.QuerySet):
         (« seine s » finds Seine-Saint-Denis, « 93 » the département and the région 93,
         « QN093 » the neighbourhoods of Seine-Saint-Denis), the closest first: exact
         code, exact name, name starting so, then by level (région first) and name.
-        An empty or unusable text finds nothing. Portable: a regular expression whose
-        letters stand for their accented forms, no database extension."""
+        An empty or unusable text finds nothing, nor one with a control character (no
+        territory has one, and PostgreSQL refuses NUL in a pattern). Portable: a regular
+        expression whose letters stand for their accented forms, no database extension."""
+        if any(ord(char) < 32 or 0x7F <= ord(char) < 0xA0 for char in text):
+            return self.none()
         level, _sep, query = text.strip().rpartition(":")
         query = query.strip()[:TERRITORY_SEARCH_MAX_LENGTH]
         words = [w for w in re.split(r"[\s'’\-]+", fold_accents(query)) if w]

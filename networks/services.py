@@ -34,6 +34,7 @@ from networks.models import (
     new_invitation_key,
     normalize_email_address,
 )
+from networks.names import NAME_NOT_SINGLE_LINE, name_on_one_line, single_line_name
 from networks.tokens import read_invitation_token
 from outbox.models import OutboxMessage
 
@@ -69,6 +70,7 @@ def invitation_send(
     """
     if not inviter.has_perm("networks.invite_member", network):
         raise PermissionDenied
+    full_name = single_line_name(full_name)  # written into the e-mail: one line
     email = normalize_email_address(email)
     user = User.objects.filter(email__iexact=email).first()
     membership = Membership.objects.filter(user=user, network=network).first() if user else None
@@ -86,7 +88,7 @@ def invitation_send(
             # The same person invited twice at the same moment: renew the other one.
             invitation = Invitation.objects.select_for_update().pending().get(network=network, email=email)
     # Inviting again renews the invitation: new key (older links stop working), new delay.
-    invitation.full_name = full_name or invitation.full_name
+    invitation.full_name = full_name or name_on_one_line(invitation.full_name)
     invitation.role, invitation.territory, invitation.invited_by = role, territory, inviter
     invitation.key, invitation.created_at = new_invitation_key(), timezone.now()
     invitation.save()
@@ -125,13 +127,14 @@ class AcceptanceOutcome:
 @transaction.atomic
 def invitation_accept(*, token: str, full_name: str, password: str) -> AcceptanceOutcome:
     """Use an invitation link: create the account and the membership, once."""
+    full_name = single_line_name(full_name)
     invitation = read_invitation_token(token, for_update=True)
     user = User.objects.filter(email__iexact=invitation.email).first()
     existing_account = user is not None
     if user is None:
         try:
             with transaction.atomic():
-                user = User.objects.create_user(invitation.email, password, full_name=full_name.strip())
+                user = User.objects.create_user(invitation.email, password, full_name=full_name)
         except IntegrityError:
             # Another invitation to the same address was accepted at the same moment.
             user, existing_account = User.objects.get(email__iexact=invitation.email), True
@@ -148,7 +151,7 @@ def invitation_resend(*, inviter: User, invitation: Invitation) -> InvitationOut
         network=invitation.network,
         email=invitation.email,
         role=invitation.role,
-        full_name=invitation.full_name,
+        full_name=name_on_one_line(invitation.full_name),  # one stored before names were kept on one line
         territory=invitation.territory,
     )
 
@@ -295,7 +298,11 @@ def _parse_invitation_rows(*, inviter: User, text: str) -> list[_InvitationRow]:
             territory, problem = territories[key]
             if problem:
                 problems.append(problem)
-        full_name = cell["name"]
+        try:
+            full_name = single_line_name(cell["name"])
+        except ValidationError:
+            full_name = ""
+            problems.append(str(NAME_NOT_SINGLE_LINE)[:1].lower() + str(NAME_NOT_SINGLE_LINE)[1:])
         if len(full_name) > 150:
             problems.append(_("nom trop long (150 caractères au plus)."))
         if network is not None and email:

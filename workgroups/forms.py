@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import User
+from networks.names import PersonNameField
 from workgroups import services
 from workgroups.models import DEFAULT_REMINDER_OFFSETS, Session, SessionInvitation
 
@@ -294,7 +295,7 @@ class AgendaItemForm(forms.Form):
         max_value=600,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    presenter = forms.CharField(label=_("Présenté par"), max_length=200, required=False)
+    presenter = PersonNameField(label=_("Présenté par"), max_length=200, required=False)  # in e-mails
     measure = forms.CharField(
         label=_("Mesure concernée"),
         required=False,

@@ -21,3 +21,12 @@ class MeasuresConfig(AppConfig):
 
         register_search("measures", _("Mesures"), search_measures, order=10)
         register_search("feedback", _("Retours de terrain"), search_feedback, order=20)
+        # The outbox's admin names this app's kinds of e-mail in French.
+        from measures.notifications import EMAIL_KINDS
+        from outbox.kinds import register_kinds
+
+        register_kinds(EMAIL_KINDS)
+        # /healthz: round reports late or failed (concertation.lib.health).
+        from measures.health import register_checks
+
+        register_checks()

@@ -472,6 +472,9 @@ class RoundReport(models.Model):
     requested_at = models.DateTimeField(_("demandé le"), default=timezone.now)
     status = models.CharField(_("état"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("essais"), default=0)
+    # When the last attempt began: while it may still run (the task's hard time limit) and has
+    # not failed, no other attempt starts (``measures.reports.round_report_render``).
+    started_at = models.DateTimeField(_("dernier essai commencé le"), null=True, blank=True)
     error = models.TextField(_("erreur"), blank=True)
     rendered_at = models.DateTimeField(_("produit le"), null=True, blank=True)
     file = models.FileField(_("fichier"), upload_to=round_report_path, max_length=300, blank=True)

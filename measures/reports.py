@@ -1,12 +1,16 @@
 """A consultation round's report, as PDF: what was asked and to whom, who answered, what they said.
 
-Every request is a new ``RoundReport`` row, rendered by the Celery task
+Every request is a new ``RoundReport`` row (unless one of the round is still in
+preparation: that one is returned), rendered by the Celery task
 ``measures.tasks.render_round_report`` into a new dated file; older reports and
 their files stay. Rendering follows the minutes' PDF
 (``workgroups.minutes_services.minutes_pdf_render``): only a pending report is
 rendered, the attempt is counted and committed before the work (a worker killed
 or stopped by the task's time limits still used it up), and after
-``REPORT_MAX_ATTEMPTS`` the report shows as failed with its reason.
+``REPORT_MAX_ATTEMPTS`` the report shows as failed with its reason. An attempt
+holds its report (``started_at``) while it may run: a second task for the same
+report skips it, and the periodic task queues again only reports never started
+or whose attempt died.
 
 The data is gathered by ``round_report_data`` in a fixed number of queries,
 whatever the size of the round: its measures, its networks, one grouped count
@@ -27,10 +31,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone, translation
 from django.utils.safestring import mark_safe
-from django.utils.text import Truncator
+from django.utils.text import Truncator, slugify
 from django.utils.translation import gettext as _
 
 from concertation.lib.dates import date_format
@@ -44,6 +49,16 @@ logger = logging.getLogger(__name__)
 
 PARIS = ZoneInfo("Europe/Paris")
 REPORT_MAX_ATTEMPTS = 3
+# A report still pending this long after its request, never started, has lost its task
+# (broker down, queue flushed): the periodic task queues it again; /healthz counts it late.
+REPORT_RESUME_GRACE = timedelta(minutes=10)
+# An attempt holds its report (``started_at``) for the task's hard time limit; past that and
+# this margin, it died without a word (worker killed) and the periodic task queues it again.
+REPORT_LEASE_MARGIN = timedelta(minutes=5)
+# The periodic task asks for at most this many reports per run (every 5 minutes), for rounds
+# closed in the last ``settings.ROUND_REPORT_AUTO_DAYS`` days: renders share the workers with
+# the e-mails. Older rounds get theirs on demand.
+ROUND_REPORTS_PER_TICK = 3
 # Obstacle categories shown per measure, most frequent first.
 MOST_FREQUENT_OBSTACLES = 5
 # A quote's texts are cut to this many characters each (the feedback's page has the whole text).
@@ -66,24 +81,48 @@ def _queue_render(report_id: int) -> None:
 def round_report_request(*, consultation: ConsultationRound, by: User | None) -> RoundReport:
     """A new report of ``consultation``, pending; its rendering is queued on
     commit. ``by`` is the staff member who asked, or None when the portal asks
-    (the round closed)."""
+    (the round closed).
+
+    A report of the round still in preparation (pending, attempts left) is
+    returned instead: no new row, no new task. The returned report's
+    ``reused`` says which (the pages tell staff)."""
     if by is not None and not by.has_perm("measures.request_round_report", consultation):
         raise PermissionDenied
+    # Under the round's lock, so that two requests at once make one report.
+    ConsultationRound.objects.select_for_update().filter(pk=consultation.pk).first()
+    report = (
+        RoundReport.objects.filter(
+            round=consultation, status=RoundReport.Status.PENDING, attempts__lt=REPORT_MAX_ATTEMPTS
+        )
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
+    if report is not None:
+        report.reused = True
+        return report
     report = RoundReport.objects.create(round=consultation, requested_by=by)
+    report.reused = False
     transaction.on_commit(lambda: _queue_render(report.pk))
     return report
 
 
 def round_reports_for_closed_rounds(*, now=None) -> int:
-    """Periodic: a report for each round that has closed and has none yet
-    (once per round: any report, whatever its state, counts). Returns how many
-    were asked for."""
+    """Periodic: a report for each round closed in the last
+    ``ROUND_REPORT_AUTO_DAYS`` days that has none yet (once per round: any
+    report, whatever its state, counts), at most ``ROUND_REPORTS_PER_TICK`` per
+    run, the longest closed first. Older rounds get a report on demand only (a
+    first deployment does not render every past round at once). Returns how
+    many were asked for."""
     now = now or timezone.now()
     asked = 0
-    closed = ConsultationRound.objects.filter(closes_at__lte=now).exclude(
-        Exists(RoundReport.objects.filter(round=OuterRef("pk")))
+    closed = (
+        ConsultationRound.objects.filter(
+            closes_at__lte=now, closes_at__gt=now - timedelta(days=settings.ROUND_REPORT_AUTO_DAYS)
+        )
+        .exclude(Exists(RoundReport.objects.filter(round=OuterRef("pk"))))
+        .order_by("closes_at", "pk")
     )
-    for round_id in closed.values_list("pk", flat=True):
+    for round_id in closed.values_list("pk", flat=True)[:ROUND_REPORTS_PER_TICK]:
         with transaction.atomic():
             # Under the round's lock, so that two sweeps (or a sweep and the closing) ask once.
             consultation = ConsultationRound.objects.select_for_update().get(pk=round_id)
@@ -104,22 +143,43 @@ def _given_up_after() -> timedelta:
     return timedelta(seconds=REPORT_MAX_ATTEMPTS * REPORT_TIME_LIMIT + pauses, minutes=5)
 
 
-def round_reports_resume(*, grace_minutes: int = 10) -> int:
-    """Periodic: queue again the reports still pending well after they were
-    asked for (their task was lost with the broker, or a worker died); mark
-    failed those whose every attempt is used up, once the last can no longer
-    be running."""
+def _lease() -> timedelta:
+    """How long an attempt holds its report: the task's hard time limit."""
+    from measures.tasks import REPORT_TIME_LIMIT
+
+    return timedelta(seconds=REPORT_TIME_LIMIT)
+
+
+def round_reports_resume(*, grace_minutes: int | None = None) -> int:
+    """Periodic: queue again the pending reports whose task is lost: never
+    started ``grace_minutes`` after their request (broker down), or whose
+    attempt began longer ago than it may run, plus a margin (the worker died);
+    a report queued or rendering right now is left alone. Mark failed those
+    whose every attempt is used up, once the last can no longer be running."""
     now = timezone.now()
-    late = now - timedelta(minutes=grace_minutes)
-    RoundReport.objects.filter(
-        status=RoundReport.Status.PENDING,
-        requested_at__lte=now - _given_up_after(),
-        attempts__gte=REPORT_MAX_ATTEMPTS,
-    ).update(status=RoundReport.Status.FAILED, error=_("Le rendu a été interrompu à chaque essai."))
-    pending = list(
+    late = now - (REPORT_RESUME_GRACE if grace_minutes is None else timedelta(minutes=grace_minutes))
+    given_up = list(
         RoundReport.objects.filter(
-            status=RoundReport.Status.PENDING, requested_at__lte=late, attempts__lt=REPORT_MAX_ATTEMPTS
-        ).values_list("pk", flat=True)
+            status=RoundReport.Status.PENDING,
+            requested_at__lte=now - _given_up_after(),
+            attempts__gte=REPORT_MAX_ATTEMPTS,
+        ).values_list("pk", "round_id")
+    )
+    if given_up:
+        RoundReport.objects.filter(pk__in=[pk for pk, _round in given_up], status=RoundReport.Status.PENDING).update(
+            status=RoundReport.Status.FAILED, error=_("Le rendu a été interrompu à chaque essai.")
+        )
+        for pk, round_id in given_up:
+            logger.error("round report %s (round %s) failed: every attempt was interrupted", pk, round_id)
+    pending = list(
+        RoundReport.objects.filter(status=RoundReport.Status.PENDING, attempts__lt=REPORT_MAX_ATTEMPTS)
+        # Reports from before the lease (0009) started no later than their request.
+        .annotate(last_start=Coalesce("started_at", "requested_at"))
+        .filter(
+            Q(attempts=0, requested_at__lte=late)
+            | Q(attempts__gt=0, last_start__lte=now - _lease() - REPORT_LEASE_MARGIN)
+        )
+        .values_list("pk", flat=True)
     )
     for report_id in pending:
         _queue_render(report_id)
@@ -303,6 +363,17 @@ def _locked_report(report_id: int) -> RoundReport | None:
     )
 
 
+def _lease_held(report: RoundReport, now) -> bool:
+    """An attempt is rendering ``report`` now: it began less than the task's hard time
+    limit ago and has not failed (a failed attempt leaves its reason in ``error``)."""
+    return (
+        report.status == RoundReport.Status.PENDING
+        and report.started_at is not None
+        and report.started_at > now - _lease()
+        and not report.error
+    )
+
+
 def _page_count(pdf: bytes) -> int | None:
     try:
         import pypdf
@@ -315,31 +386,49 @@ def _page_count(pdf: bytes) -> int | None:
 def round_report_render(*, report_id: int) -> RenderOutcome:
     """The task's work: render a pending report once and store it under a new
     dated name with its SHA-256. Safe to run twice: a ready or failed report is
-    left alone."""
+    left alone, and a report another attempt is rendering (its lease,
+    ``started_at``, is live) is skipped without using an attempt."""
     with transaction.atomic():
         report = _locked_report(report_id)
         if report is None:
             return RenderOutcome(status=RoundReport.Status.FAILED, error="no such report")
         if report.status != RoundReport.Status.PENDING:
             return RenderOutcome(status=report.status)
+        started = timezone.now()
+        if _lease_held(report, started):
+            logger.info("round report %s is being rendered by another attempt: skipped", report_id)
+            return RenderOutcome(status=report.status)
         if report.attempts >= REPORT_MAX_ATTEMPTS:
             report.status = RoundReport.Status.FAILED
             report.error = report.error or _("Le rendu a été interrompu à chaque essai (durée ou mémoire).")
             report.save(update_fields=["status", "error"])
+            logger.error("round report %s (round %s) failed: %s", report_id, report.round_id, report.error)
             return RenderOutcome(status=report.status, error=report.error)
+        # The attempt is counted and the report held, committed before the work.
         report.attempts += 1
-        report.save(update_fields=["attempts"])
-    started = timezone.now()
+        report.started_at = started
+        report.error = ""
+        report.save(update_fields=["attempts", "started_at", "error"])
     try:
         pdf = html_to_pdf(round_report_html(report.round, now=started))
-    except Exception as exc:  # noqa: BLE001 - the reason is kept for staff (time limit included)
+    except Exception as exc:  # the reason is kept for staff (time limit included)
         with transaction.atomic():
             report = _locked_report(report_id)
             report.error = f"{type(exc).__name__}: {exc}"[:2000]
             if report.attempts >= REPORT_MAX_ATTEMPTS:
                 report.status = RoundReport.Status.FAILED
             report.save(update_fields=["error", "status"])
-        logger.warning("round report %s failed (attempt %s): %s", report_id, report.attempts, exc)
+        if report.status == RoundReport.Status.FAILED:
+            logger.error(
+                "round report %s (round %s) failed after %s attempts: %s",
+                report_id,
+                report.round_id,
+                report.attempts,
+                exc,
+                exc_info=True,
+            )
+        else:
+            logger.warning("round report %s failed (attempt %s): %s", report_id, report.attempts, exc)
         return RenderOutcome(status=report.status, error=report.error)
     page_count = _page_count(pdf)
     with transaction.atomic():
@@ -360,3 +449,22 @@ def round_report_render(*, report_id: int) -> RenderOutcome:
             report.file.storage.delete(report.file.name)  # the row rolls back: leave no file behind
             raise
     return RenderOutcome(status=RoundReport.Status.READY)
+
+
+# --- File names -------------------------------------------------------------------
+
+# A title in a file name stays readable: « Consultation d'automne 2026 » → « consultation-d-automne-2026 ».
+FILE_SLUG_MAX_LENGTH = 80
+
+
+def title_slug(title: str) -> str:
+    """The slug of a round's title for a downloaded file's name (apostrophes split words)."""
+    slug = slugify(title.replace("'", " ").replace("’", " "))[:FILE_SLUG_MAX_LENGTH].strip("-")
+    return slug or "consultation"
+
+
+def report_download_name(report: RoundReport) -> str:
+    """``rapport-<round title>-<date>-<hhmm>.pdf`` (Paris time of its rendering): the name a
+    downloaded report gets; the stored file keeps its own (``round_report_path``)."""
+    moment = timezone.localtime(report.rendered_at or report.requested_at, PARIS)
+    return f"rapport-{title_slug(report.round.title)}-{moment:%Y-%m-%d-%H%M}.pdf"

@@ -19,9 +19,17 @@ def send_round_reminders() -> int:
     return rounds_remind_due()
 
 
-# REPORT_MAX_ATTEMPTS - 1 retries. Its own time limits: a report that would take
-# many minutes is stopped (and counted as a failed attempt), never left to starve the queue.
-@shared_task(bind=True, max_retries=2, soft_time_limit=300, time_limit=330)
+# Its own time limits: a report that would take many minutes is stopped (and counted as a
+# failed attempt), never left to starve the queue. ``measures.reports`` gives a report up
+# only once its last attempt can no longer be running (``REPORT_GIVEN_UP_AFTER``).
+REPORT_SOFT_TIME_LIMIT = 300
+REPORT_TIME_LIMIT = 330
+# The n-th retry waits n times this many seconds.
+REPORT_RETRY_SECONDS = 30
+
+
+# REPORT_MAX_ATTEMPTS - 1 retries.
+@shared_task(bind=True, max_retries=2, soft_time_limit=REPORT_SOFT_TIME_LIMIT, time_limit=REPORT_TIME_LIMIT)
 def render_round_report(self, report_id: int) -> str:
     """Render a round's report. A failed render is tried again after a pause, a
     few times; the report then shows the failure. Safe to run twice."""
@@ -32,7 +40,7 @@ def render_round_report(self, report_id: int) -> str:
     while self.request.is_eager and outcome.status == "pending" and outcome.error:
         outcome = round_report_render(report_id=report_id)
     if outcome.status == "pending" and outcome.error:
-        raise self.retry(countdown=30 * (self.request.retries + 1))
+        raise self.retry(countdown=REPORT_RETRY_SECONDS * (self.request.retries + 1))
     return outcome.status
 
 

@@ -111,7 +111,7 @@ def test_it_reports_the_outbox_backlog_and_beats_last_run(client, workers):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200, response.json()
     checks = response.json()["checks"]
-    assert list(checks) == ["database", "redis", "cache", "celery", "outbox", "sessions", "minutes", "beat"]
+    assert list(checks) == ["database", "redis", "cache", "celery", "outbox", "sessions", "minutes", "reports", "beat"]
     assert checks["minutes"] == {"pdfs_late": 0, "pdfs_failed": 0}
     assert checks["outbox"]["unsent"] == 2
     assert 7200 <= checks["outbox"]["oldest_unsent_seconds"] < 7260

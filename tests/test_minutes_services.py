@@ -213,9 +213,10 @@ def test_a_render_that_never_comes_back_ends_failed_not_queued_for_ever(held, le
     _save(minutes, lead)
     monkeypatch.setattr(services, "_publish_render", lambda version_id: None)
     version = services.minutes_publish(minutes=minutes, by=lead)
-    # Three workers were killed while rendering: each attempt was counted before the work began.
+    # Three workers were killed while rendering: each attempt was counted before the work began
+    # (and the last one can no longer be running).
     MinutesVersion.objects.filter(pk=version.pk).update(
-        pdf_attempts=services.PDF_MAX_ATTEMPTS, published_at=timezone.now() - timedelta(minutes=11)
+        pdf_attempts=services.PDF_MAX_ATTEMPTS, published_at=timezone.now() - timedelta(minutes=20)
     )
     assert services.minutes_pdf_resume() == 0
     version.refresh_from_db()

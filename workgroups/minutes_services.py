@@ -435,13 +435,27 @@ def minutes_pdf_render(*, version_id: int, distribute: bool = True) -> RenderOut
     return RenderOutcome(status="ready")
 
 
+def _pdf_given_up_after() -> timedelta:
+    """How long after publication a PDF whose every attempt is used up may still be
+    rendering: each attempt's hard time limit, the pauses between them, and a margin for
+    the queue."""
+    from workgroups.tasks import PDF_RETRY_SECONDS, PDF_TIME_LIMIT
+
+    pauses = sum(PDF_RETRY_SECONDS * retry for retry in range(1, PDF_MAX_ATTEMPTS))
+    return timedelta(seconds=PDF_MAX_ATTEMPTS * PDF_TIME_LIMIT + pauses, minutes=5)
+
+
 def minutes_pdf_resume(*, grace_minutes: int = 10) -> int:
     """Periodic: queue again the PDFs still pending well after publication
     (their task was lost with the broker, or a worker died while rendering)."""
-    late = timezone.now() - timedelta(minutes=grace_minutes)
-    # Every attempt used up by runs that never came back: failed, for staff to run again.
+    now = timezone.now()
+    late = now - timedelta(minutes=grace_minutes)
+    # Every attempt used up by runs that never came back (the last can no longer be
+    # running): failed, for staff to run again.
     MinutesVersion.objects.filter(
-        pdf_status=MinutesVersion.PdfStatus.PENDING, published_at__lte=late, pdf_attempts__gte=PDF_MAX_ATTEMPTS
+        pdf_status=MinutesVersion.PdfStatus.PENDING,
+        published_at__lte=now - _pdf_given_up_after(),
+        pdf_attempts__gte=PDF_MAX_ATTEMPTS,
     ).update(pdf_status=MinutesVersion.PdfStatus.FAILED, pdf_error=_("Le rendu a été interrompu à chaque essai."))
     pending = list(
         MinutesVersion.objects.filter(

@@ -27,9 +27,17 @@ def resume_session_fan_outs() -> int:
     return sessions_fan_out_resume()
 
 
-# PDF_MAX_ATTEMPTS - 1 retries. Its own time limits: a document that would take
-# minutes is stopped (and counted as a failed attempt), never left to starve the queue.
-@shared_task(bind=True, max_retries=2, soft_time_limit=120, time_limit=150)
+# Its own time limits: a document that would take minutes is stopped (and counted as a
+# failed attempt), never left to starve the queue. ``minutes_pdf_resume`` gives a PDF up
+# only once its last attempt can no longer be running (``PDF_GIVEN_UP_AFTER``).
+PDF_SOFT_TIME_LIMIT = 120
+PDF_TIME_LIMIT = 150
+# The n-th retry waits n times this many seconds.
+PDF_RETRY_SECONDS = 30
+
+
+# PDF_MAX_ATTEMPTS - 1 retries.
+@shared_task(bind=True, max_retries=2, soft_time_limit=PDF_SOFT_TIME_LIMIT, time_limit=PDF_TIME_LIMIT)
 def render_minutes_pdf(self, version_id: int) -> str:
     """Render a published version's PDF, then send it. A failed render is tried
     again after a pause, a few times; the version then shows the failure."""
@@ -40,7 +48,7 @@ def render_minutes_pdf(self, version_id: int) -> str:
     while self.request.is_eager and outcome.status == "pending" and outcome.error:
         outcome = minutes_pdf_render(version_id=version_id)
     if outcome.status == "pending" and outcome.error:
-        raise self.retry(countdown=30 * (self.request.retries + 1))
+        raise self.retry(countdown=PDF_RETRY_SECONDS * (self.request.retries + 1))
     return outcome.status
 
 

@@ -3,12 +3,15 @@
 Installed in ``INSTALLED_APPS`` as ``concertation.admin_site.PortalAdminConfig``
 (in place of ``django.contrib.admin``), whose ``default_site`` makes
 ``admin.site`` a ``PortalAdminSite``: every ``@admin.register`` and every admin
-address stay as they are. Only the index and the sidebar change: sections in
+address stay as they are. Only the index changes: sections in
 the order of an agent's work (consultations, measures, networks, working
 groups, e-mails) instead of apps in alphabetical order. Tables of other apps
 (groups and permissions, allauth's addresses...) are the superuser's: listed
 after the sections for them only, whatever permission an agent was given.
 Access itself is still decided by model permissions (the Agents group).
+
+No navigation sidebar: on a 1280 px screen it took the width the lists need for
+their columns; the breadcrumbs and the index lead everywhere.
 """
 
 from django.contrib.admin import AdminSite
@@ -18,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 # (title, app, models in order). A model of the app left out of its app's sections
 # (a new one) goes at the end of the app's last section: never hidden by mistake.
 INDEX_SECTIONS = [
-    (_("Consultations"), "measures", ["consultationround", "feedback"]),
+    (_("Consultations"), "measures", ["consultationround", "feedback", "roundreport"]),
     (_("Mesures"), "measures", ["measure", "measureupdate", "programme", "roadmap"]),
     (_("Réseaux"), "networks", ["network", "user", "invitation", "membership", "territory"]),
     (
@@ -34,6 +37,7 @@ PORTAL_APPS = {app for _title, app, _models in INDEX_SECTIONS}
 class PortalAdminSite(AdminSite):
     site_header = _("Concertation — administration")
     site_title = _("Concertation")
+    enable_nav_sidebar = False
 
     def get_app_list(self, request, app_label=None):
         if app_label is not None:

@@ -7,4 +7,10 @@ class ConcertationConfig(AppConfig):
     verbose_name = _("Portail")
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
         from concertation import checks  # noqa: F401 - registers the deployment checks
+        from concertation.lib.folding import register_sqlite_functions
+
+        # SQLite (the embedded run) searches accents and case aside: ``portal_unaccent``.
+        connection_created.connect(register_sqlite_functions, dispatch_uid="concertation.portal_unaccent")

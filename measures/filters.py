@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ModelChoiceField
 
 from concertation.lib.converters import parse_id
+from concertation.lib.folding import folded_contains
 from concertation.lib.search import SEARCH_MAX_LENGTH, clean_query
 from measures.models import (
     Assessment,
@@ -68,11 +69,15 @@ class MeasureFilter(django_filters.FilterSet):
         # A measure number: ASCII digits within the range of the column (isdigit() alone accepts "²").
         if value.isascii() and value.isdigit() and len(value) < 10:
             return queryset.filter(Q(number=int(value)) | Q(title__icontains=value))
-        ministries = MeasureMinistry.objects.filter(
-            Q(ministry__name__icontains=value) | Q(ministry__short_name__icontains=value)
-        )
-        words = Q(title__icontains=value) | Q(summary__icontains=value) | Q(pk__in=ministries.values("measure_id"))
-        if not full_text(queryset.db) or not clean_query(value):
+        postgresql = full_text(queryset.db)
+
+        def contains(field):
+            # Elsewhere (SQLite): accents and case aside, as PostgreSQL's French search.
+            return Q(**{f"{field}__icontains": value}) if postgresql else Q(folded_contains(field, value))
+
+        ministries = MeasureMinistry.objects.filter(contains("ministry__name") | contains("ministry__short_name"))
+        words = contains("title") | contains("summary") | Q(pk__in=ministries.values("measure_id"))
+        if not postgresql or not clean_query(value):
             return queryset.filter(words)
         # On PostgreSQL, the words in French too, accents aside (a few hundred rows: no index needed).
         return queryset.alias(search_document=measure_search_vector()).filter(
@@ -149,6 +154,10 @@ class FeedbackFilter(django_filters.FilterSet):
     def searching(self) -> bool:
         """Whether a valid search orders the results by relevance."""
         return self.is_bound and self.form.is_valid() and bool(clean_query(self.form.cleaned_data.get("q")))
+
+    def ranked(self) -> bool:
+        """Whether the results come best first: a search, on PostgreSQL (elsewhere newest first)."""
+        return self.searching() and full_text(self.queryset.db)
 
     def filter_follow_up(self, queryset, name, value):
         return queryset.filter(responded_at__isnull=value == "waiting")

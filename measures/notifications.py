@@ -10,11 +10,19 @@ from collections import defaultdict
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from concertation.lib.emails import absolute_url
 from measures.models import ConsultationRound, Feedback, Measure
 from networks.models import Membership
 from outbox.services import Email, email_queue, emails_queue
+
+# The kinds of e-mail written here, named in the outbox's admin (registered from MeasuresConfig.ready).
+EMAIL_KINDS = {
+    "round_opening": _("Ouverture d'une consultation"),
+    "round_reminder": _("Rappel avant la clôture d'une consultation"),
+    "feedback_response": _("Réponse à un retour de terrain"),
+}
 
 
 def _recipients(network_ids):

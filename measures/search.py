@@ -7,7 +7,8 @@ texts of a feedback: obstacles and suggestions weigh A, what works and the
 administration's answer B. The GIN index of ``measures/0006_feedback_search``
 is built on exactly the expression ``feedback_search_vector()`` writes; a test
 checks that PostgreSQL uses it. Elsewhere (SQLite, the embedded run): every
-word must appear in one of the texts (``icontains``), no rank.
+word must appear in one of the texts, accents and case aside (the SQL function
+``portal_unaccent``, ``concertation.lib.folding``), newest first, no rank.
 
 The site search's two kinds from this app (measures, feedback) are here too,
 registered from ``MeasuresConfig.ready``.
@@ -26,6 +27,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from concertation.lib.folding import fold_spans, folded_contains
 from concertation.lib.search import (
     RESULTS_PER_KIND,
     START,
@@ -35,6 +37,7 @@ from concertation.lib.search import (
     highlight_words,
     marked_excerpt,
     query_words,
+    without_sentinels,
 )
 
 SEARCH_CONFIG = "french_unaccent"
@@ -107,12 +110,13 @@ def search_query(q: str) -> SearchQuery:
 
 
 def plain_match(q: str, fields=SEARCHED_FIELDS) -> Q:
-    """Every word in one of ``fields`` (case-insensitive): the fallback without full-text search."""
+    """Every word in one of ``fields``, accents and case aside (``portal_unaccent`` on
+    SQLite, ``concertation.lib.folding``): the fallback without full-text search."""
     condition = Q()
     for word in query_words(q):
         any_field = Q()
         for name in fields:
-            any_field |= Q(**{f"{name}__icontains": word})
+            any_field |= Q(folded_contains(name, word))
         condition &= any_field
     return condition
 
@@ -123,7 +127,7 @@ def feedback_headline(q: str) -> SearchHeadline:
     for name in SEARCHED_FIELDS:
         texts += [F(name), Value(" \n ")]
     return SearchHeadline(
-        Concat(*texts[:-1], output_field=TextField()),
+        without_sentinels(Concat(*texts[:-1], output_field=TextField())),
         search_query(q),
         config=SEARCH_CONFIG,
         start_sel=START,
@@ -144,9 +148,9 @@ def attach_excerpts(rows, q: str) -> None:
         if headline is not None:
             feedback.excerpt = marked_excerpt(headline)
             continue
-        words = [word.lower() for word in query_words(q)]
+        words = query_words(q)
         texts = [getattr(feedback, name) or "" for name in SEARCHED_FIELDS]
-        found = next((text for text in texts if any(word in text.lower() for word in words)), None)
+        found = next((text for text in texts if fold_spans(text, words)), None)
         feedback.excerpt = highlight_words(found or next((t for t in texts if t), ""), q)
 
 

@@ -13,3 +13,8 @@ class NetworksConfig(AppConfig):
         register_panel(
             name="networks", template="networks/dashboard_panel.html", order=10, get_context=my_networks_panel
         )
+        # The outbox's admin names this app's kinds of e-mail in French.
+        from networks.notifications import EMAIL_KINDS
+        from outbox.kinds import register_kinds
+
+        register_kinds(EMAIL_KINDS)

@@ -6,11 +6,20 @@ exists exactly when the change that causes it was committed.
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from concertation.lib.emails import absolute_url
 from networks.models import Invitation, Membership, User
 from networks.tokens import make_invitation_token
 from outbox.services import email_queue, emails_cancel_unsent
+
+# The kinds of e-mail written here (and allauth's, through networks.adapters), named in
+# the outbox's admin (registered from NetworksConfig.ready).
+EMAIL_KINDS = {
+    "invitation": _("Invitation à rejoindre un réseau"),
+    "membership_added": _("Ajout à un réseau"),
+    "password_reset_key": _("Réinitialisation du mot de passe"),
+}
 
 
 def invitation_emails_cancel(*, invitation: Invitation) -> int:

@@ -7,21 +7,36 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from outbox import services
+from outbox.kinds import kind_label
 from outbox.models import OutboxMessage
 
 LINK = re.compile(r"https?://\S+")
 
 
+class KindFilter(admin.SimpleListFilter):
+    """The kinds of e-mail in the outbox, by their French names (``outbox.kinds``)."""
+
+    title = _("type")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        kinds = OutboxMessage.objects.order_by().values_list("kind", flat=True).distinct()
+        return sorted(((kind, kind_label(kind)) for kind in kinds), key=lambda pair: pair[1].lower())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "to_email", "kind", "subject", "status", "attempts", "short_error", "sent_at"]
-    list_filter = ["status", "kind", "created_at"]
+    list_display = ["created_at", "to_email", "kind_name", "subject", "status", "attempts", "short_error", "sent_at"]
+    list_filter = ["status", KindFilter, "created_at"]
     search_fields = ["to_email", "subject", "message_id"]
     list_select_related = ["about_type"]
     actions = ["send_again"]
     fields = [
         "status",
-        "kind",
+        "kind_name",
         "to_email",
         "subject",
         "about_link",
@@ -39,6 +54,10 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def text_without_links(self, message):
         # Invitation and password links are personal: whoever reads the outbox must not be able to use them.
         return LINK.sub(str(_("[lien personnel masqué]")), message.body_text)
+
+    @admin.display(description=_("type"), ordering="kind")
+    def kind_name(self, message):
+        return kind_label(message.kind)
 
     @admin.display(description=_("dernière erreur"))
     def short_error(self, message):

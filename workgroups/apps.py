@@ -37,3 +37,8 @@ class WorkgroupsConfig(AppConfig):
         from workgroups.search import search_minutes
 
         register_search("minutes", _("Comptes rendus"), search_minutes, order=30)
+        # The outbox's admin names this app's kinds of e-mail in French.
+        from outbox.kinds import register_kinds
+        from workgroups.notifications import EMAIL_KINDS
+
+        register_kinds(EMAIL_KINDS)

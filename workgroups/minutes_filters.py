@@ -5,7 +5,8 @@ On PostgreSQL the search is full-text in French (``websearch`` syntax: words,
 ``french_unaccent`` configuration (``unaccent`` then French stemming) and its
 GIN index come from the migration ``workgroups/0004_minutes_search``, whose
 indexed expression is the one ``body_search_vector`` writes. Elsewhere
-(SQLite, the embedded run) it falls back to a plain ``icontains``.
+(SQLite, the embedded run) every word must appear in the text, accents and
+case aside (``measures.search.plain_match``), newest first.
 """
 
 import django_filters
@@ -14,6 +15,7 @@ from django.db import connections
 from django.utils.translation import gettext_lazy as _
 
 from measures.filters import ALL, BoundedModelChoiceFilter
+from measures.search import plain_match
 from workgroups.models import WorkingGroup
 
 SEARCH_CONFIG = "french_unaccent"
@@ -52,7 +54,7 @@ class MinutesFilter(django_filters.FilterSet):
         if not value:
             return queryset
         if connections[queryset.db].vendor != "postgresql":
-            return queryset.filter(body__icontains=value)
+            return queryset.filter(plain_match(value, fields=("body",)))
         query = SearchQuery(value, config=SEARCH_CONFIG, search_type="websearch")
         vector = body_search_vector()
         return (

@@ -11,6 +11,7 @@ sent late (``not_after``).
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from concertation.lib import ics
 from concertation.lib.emails import absolute_url, render_fragment
@@ -18,6 +19,16 @@ from outbox.services import Attachment, Email, emails_queue, once_keys_taken
 from workgroups.calendars import session_invitation_ics_files
 from workgroups.models import Session, SessionInvitation
 from workgroups.tokens import make_answer_token
+
+# The kinds of e-mail written here, named in the outbox's admin (registered from WorkgroupsConfig.ready).
+EMAIL_KINDS = {
+    "session_invitation": _("Invitation à une séance"),
+    "session_update": _("Séance modifiée"),
+    "session_cancellation": _("Séance annulée"),
+    "session_reminder": _("Rappel de séance"),
+    "session_withdrawal": _("Invitation à une séance retirée"),
+    "minutes_published": _("Compte rendu publié"),
+}
 
 ANSWERS = (
     SessionInvitation.Answer.ACCEPTED,

@@ -5,12 +5,14 @@ those the person may read (``_listed_versions``). Registered from
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db import connections
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import ngettext
 
+from concertation.lib.dates import date_format
+from concertation.lib.markdown import markdown_to_text
 from concertation.lib.search import (
     RESULTS_PER_KIND,
     START,
@@ -19,9 +21,18 @@ from concertation.lib.search import (
     SearchResults,
     highlight_words,
     marked_excerpt,
+    without_sentinels,
 )
 from workgroups.minutes_filters import SEARCH_CONFIG, MinutesFilter
 from workgroups.models import WorkingGroup
+
+
+def _excerpt(version, q, *, full_text):
+    """The passage found, as plain text (the minutes are Markdown: no « ## » nor
+    « ** » in a result), its words marked and no word cut."""
+    if full_text:
+        return marked_excerpt(markdown_to_text(version.search_headline))
+    return highlight_words(markdown_to_text(version.body), q)
 
 
 def search_minutes(request, q):
@@ -43,7 +54,7 @@ def search_minutes(request, q):
         query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
         first = found.annotate(
             search_headline=SearchHeadline(
-                "body",
+                without_sentinels(F("body")),
                 query,
                 config=SEARCH_CONFIG,
                 start_sel=START,
@@ -63,7 +74,7 @@ def search_minutes(request, q):
             SearchHit(
                 title=session.title,
                 url=version.get_absolute_url(),
-                excerpt=marked_excerpt(version.search_headline) if full_text else highlight_words(version.body, q),
+                excerpt=_excerpt(version, q, full_text=full_text),
                 detail=f"{session.group.title} — {date_format(timezone.localtime(session.starts_at), 'j F Y')}",
             )
         )

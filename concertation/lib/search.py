@@ -12,17 +12,23 @@ that kind at all, so the page says nothing about it.
 Excerpts: PostgreSQL's ``ts_headline`` marks the words it found with the two
 sentinel characters ``START`` and ``STOP`` (private-use code points nobody
 types); ``marked_excerpt`` escapes the whole text first, then turns the
-sentinels into ``<mark>``. Where there is no full-text search (SQLite),
-``highlight_words`` marks the words case-insensitively, also after escaping.
+sentinels into ``<mark>``. Someone could still type them: the headline is
+computed over the text without them (``without_sentinels``), so that only the
+words found come out marked. Where there is no full-text search (SQLite),
+``highlight_words`` marks the words, accents and case aside, also after escaping.
 """
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db.models import Value
+from django.db.models.functions import Replace
 from django.http import HttpRequest
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from concertation.lib.folding import fold_spans
 
 START = "\ue000"
 STOP = "\ue001"
@@ -92,6 +98,12 @@ def search_all(request: HttpRequest, q: str) -> list[SearchGroup]:
     return groups
 
 
+def without_sentinels(expression):
+    """The SQL text ``expression`` without the sentinels, for the source of a
+    headline: a text holding them would otherwise mark words nobody searched."""
+    return Replace(Replace(expression, Value(START), Value("")), Value(STOP), Value(""))
+
+
 def marked_excerpt(raw: str | None) -> SafeString:
     """A headline from the database (sentinels around the words found) as safe
     HTML: the text escaped, then each sentinel pair turned into ``<mark>``."""
@@ -125,24 +137,37 @@ def query_words(q: str) -> list[str]:
     return words[:10]
 
 
-def highlight_words(text: str | None, q: str, *, width: int = 240) -> SafeString:
-    """``text`` escaped, cut to about ``width`` characters around the first word
-    found, with every word of ``q`` marked (case-insensitive; accents as written)."""
-    text = " ".join((text or "").split())
-    words = query_words(q)
-    if not words:
-        return escape(text[:width] + ("…" if len(text) > width else ""))
-    pattern = re.compile("|".join(re.escape(word) for word in sorted(words, key=len, reverse=True)), re.IGNORECASE)
-    first = pattern.search(text)
-    start = max(0, (first.start() if first else 0) - width // 3)
+def word_window(text: str, start: int, width: int) -> tuple[int, int]:
+    """About ``width`` characters of ``text`` from ``start``, widened to the start of
+    its first word and cut after its last whole word: no word comes out cut."""
+    if start > 0 and text[start - 1] != " ":
+        start = text.rfind(" ", 0, start) + 1
     end = min(len(text), start + width)
-    window = text[start:end]
-    out = ["…" if start else ""]
-    position = 0
-    for match in pattern.finditer(window):
-        out.append(escape(window[position : match.start()]))
-        out.append(f"<mark>{escape(match.group())}</mark>")
-        position = match.end()
-    out.append(escape(window[position:]))
-    out.append("…" if end < len(text) else "")
+    if end < len(text) and text[end] != " ":
+        cut = text.rfind(" ", start, end)
+        if cut > start:
+            end = cut
+    return start, end
+
+
+def highlight_words(text: str | None, q: str, *, width: int = 240) -> SafeString:
+    """``text`` escaped, cut at word boundaries to about ``width`` characters around
+    the first word found, with every word of ``q`` marked as the plain search finds
+    them: accents and case aside (``concertation.lib.folding``)."""
+    text = " ".join((text or "").replace(START, "").replace(STOP, "").split())
+    spans = fold_spans(text, query_words(q))
+    start, end = word_window(text, max(0, spans[0][0] - width // 3) if spans else 0, width)
+    if spans and spans[0][1] > end:  # a first word longer than the window: show it whole
+        end = spans[0][1]
+    out = ["… " if start else ""]
+    position = start
+    for span_start, span_end in spans:
+        span_start, span_end = max(span_start, position), min(span_end, end)
+        if span_start >= span_end:
+            continue
+        out.append(escape(text[position:span_start]))
+        out.append(f"<mark>{escape(text[span_start:span_end])}</mark>")
+        position = span_end
+    out.append(escape(text[position:end]))
+    out.append(" …" if end < len(text) else "")
     return mark_safe("".join(out))  # noqa: S308 - every piece of text escaped

@@ -6,6 +6,7 @@ Without any environment variable the portal runs on a laptop: SQLite in
 to start without a real ``SECRET_KEY``.
 """
 
+import re
 from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
@@ -195,7 +196,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
-    # Closed rounds get their report once; reports left pending are queued again.
+    # Rounds closed lately get their report once (a few per run, ROUND_REPORT_AUTO_DAYS);
+    # reports whose task was lost or whose attempt died are queued again.
     "request-round-reports": {
         "task": "measures.tasks.request_round_reports",
         "schedule": 300.0,
@@ -262,6 +264,9 @@ SESSION_ANSWER_LINK_MAX_AGE_DAYS = env_int("SESSION_ANSWER_LINK_MAX_AGE_DAYS", 3
 SESSION_ORGANIZER_EMAIL = env_str("SESSION_ORGANIZER_EMAIL", "")
 # Published minutes: the PDF rides along in the e-mail up to this size (else the e-mail links to it).
 MINUTES_PDF_ATTACH_MAX_BYTES = env_int("MINUTES_PDF_ATTACH_MAX_BYTES", 2 * 1024 * 1024)
+# Round reports: beat asks for one (a few per run) for the rounds closed in the last this many
+# days; older rounds get theirs on demand (a first deployment renders no backlog of past rounds).
+ROUND_REPORT_AUTO_DAYS = env_int("ROUND_REPORT_AUTO_DAYS", 7)
 
 # /healthz: the workers are asked at most this often (per web process), the
 # answer is kept meanwhile; beat is late when the outbox sweep (every 60 s)
@@ -391,6 +396,10 @@ PORTAL = {
     "dpo_email": env_str("DPO_EMAIL") or "dpo@portail.example",
     "host": env_str("HOSTING_PROVIDER", ""),
 }
+# The administration's short name, in e-mail subjects: PORTAL_ADMINISTRATION_SHORT, else
+# the acronym in parentheses that ends its name (« ANCT »), else nothing.
+_acronym = re.search(r"\(([^()]+)\)\s*$", PORTAL["administration"])
+PORTAL["administration_short"] = env_str("PORTAL_ADMINISTRATION_SHORT") or (_acronym.group(1) if _acronym else "")
 
 
 # Production refuses what would send people links to nowhere or mail from

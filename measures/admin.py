@@ -166,8 +166,14 @@ class MeasureAdmin(CsvImportMixin, admin.ModelAdmin):
         }
         if result.new_ministries:
             message += " " + _("Ministères ajoutés à la liste : %(names)s.") % {
-                "names": ", ".join(result.new_ministries)
+                "names": " ; ".join(result.new_ministries)
             }
+        # Files written before ministries became a list separated them with commas.
+        for name in (name for name in result.new_ministries if "," in name):
+            message += " " + _(
+                "« %(name)s » contient une virgule : s'il s'agit de plusieurs ministères, séparez-les par « ; » "
+                "et importez à nouveau le fichier."
+            ) % {"name": name}
         return message
 
 
@@ -271,16 +277,8 @@ class RoundReportInline(admin.TabularInline):
 
 @admin.register(ConsultationRound)
 class ConsultationRoundAdmin(admin.ModelAdmin):
-    list_display = [
-        "title",
-        "roadmap",
-        "state_label",
-        "opens_at",
-        "closes_at",
-        "network_count",
-        "response_rate",
-        "opening_notified_at",
-    ]
+    # What an agent follows, readable at 1280 px: the roadmap is a filter, the opening e-mail on the form.
+    list_display = ["title", "state_label", "network_count", "response_rate", "opens_at", "closes_at"]
     list_filter = [RoundStateFilter, "roadmap"]
     list_select_related = ["roadmap"]
     search_fields = ["title"]
@@ -292,7 +290,15 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Générer le rapport (PDF)"), permissions=["change"])
     def generate_report(self, request, queryset):
         for consultation in queryset:
-            reports.round_report_request(consultation=consultation, by=request.user)
+            report = reports.round_report_request(consultation=consultation, by=request.user)
+            if report.reused:
+                self.message_user(
+                    request,
+                    _("« %(title)s » : un rapport est déjà en préparation pour cette consultation.")
+                    % {"title": consultation.title},
+                    messages.INFO,
+                )
+                continue
             self.message_user(
                 request,
                 _("« %(title)s » : le rapport est en préparation ; il sera listé sur la fiche de la consultation.")
@@ -447,11 +453,24 @@ class FollowUpFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SentStatusFilter(admin.SimpleListFilter):
+    """The states the admin shows: drafts are their author's alone."""
+
+    title = gettext_lazy("état")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, label in Feedback.Status.choices if value != Feedback.Status.DRAFT]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
     list_display = ["measure", "network", "assessment", "status", "submitted_at", "responded_at"]
     list_filter = [
-        "status",
+        SentStatusFilter,
         FollowUpFilter,
         "assessment",
         "network__family",
@@ -464,6 +483,11 @@ class FeedbackAdmin(admin.ModelAdmin):
     list_select_related = ["measure", "network"]
     # Staff change one thing here: whether the feedback is quoted in its round's report.
     readonly_fields = [f.name for f in Feedback._meta.fields if f.name not in {"id", "quoted_in_report"}]
+
+    def get_queryset(self, request):
+        # A draft is visible to its author only ("il n'est visible que de vous"): not
+        # listed, searched or opened here, by agents or by the superuser.
+        return super().get_queryset(request).exclude(status=Feedback.Status.DRAFT)
 
     def save_model(self, request, obj, form, change):
         if "quoted_in_report" in form.changed_data:

@@ -108,7 +108,9 @@ class ResponseForm(forms.Form):
         label=_("Suite donnée"),
         max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("Visible par tous les membres connectés ; l'auteur du retour est prévenu par courriel."),
+        help_text=_(
+            "Visible par tous les membres connectés ; la personne qui a rédigé le retour en est informée par courriel."
+        ),
     )
 
 

@@ -3,7 +3,8 @@
 Writes go through ``measures.reports``; who may do what is said in ``measures/rules.py``.
 """
 
-import posixpath
+import logging
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +16,8 @@ from django.views.decorators.http import require_POST
 from measures import reports
 from measures.models import ConsultationRound, Feedback, RoundReport
 from networks.access import inside_required
+
+logger = logging.getLogger(__name__)
 
 
 def round_reports_context(user, consultation: ConsultationRound) -> dict:
@@ -33,11 +36,14 @@ def round_report_create(request, pk):
     consultation = get_object_or_404(ConsultationRound, pk=pk)
     if not request.user.has_perm("measures.request_round_report", consultation):
         raise PermissionDenied
-    reports.round_report_request(consultation=consultation, by=request.user)
-    messages.success(
-        request,
-        _("Un nouveau rapport est en préparation ; il apparaîtra dans la liste ci-dessous dès qu'il sera prêt."),
-    )
+    report = reports.round_report_request(consultation=consultation, by=request.user)
+    if report.reused:
+        messages.info(request, _("Un rapport est déjà en préparation pour cette consultation."))
+    else:
+        messages.success(
+            request,
+            _("Un nouveau rapport est en préparation ; il apparaîtra dans la liste ci-dessous dès qu'il sera prêt."),
+        )
     return redirect(consultation.get_absolute_url() + "#rapports")
 
 
@@ -48,10 +54,15 @@ def round_report_download(request, pk):
         raise PermissionDenied
     if report.status != RoundReport.Status.READY or not report.file:
         raise Http404
+    try:
+        content = report.file.open("rb")
+    except OSError:
+        logger.warning("round report %s is marked ready but missing from the storage", report.pk)
+        raise Http404 from None
     response = FileResponse(
-        report.file.open("rb"),
+        content,
         as_attachment=True,
-        filename=posixpath.basename(report.file.name),
+        filename=reports.report_download_name(report),
         content_type="application/pdf",
     )
     response["Cache-Control"] = "private, no-store"
@@ -76,4 +87,9 @@ def feedback_quote(request, pk):
             if quoted
             else _("Ce retour ne sera plus cité dans le rapport."),
         )
-    return redirect(feedback)
+    # Back to the feedback's page, with the list the agent came from (``?retour=``) kept.
+    from measures.views import RETURN_PARAM, _return_to  # measures.views imports this module
+
+    return_to = _return_to(request, request.POST.get(RETURN_PARAM))
+    query = f"?{urlencode({RETURN_PARAM: return_to})}" if return_to else ""
+    return redirect(feedback.get_absolute_url() + query)

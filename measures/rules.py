@@ -21,6 +21,11 @@ def is_submitted(user, feedback):
 
 
 @rules.predicate
+def is_draft(user, feedback):
+    return feedback is not None and feedback.status == feedback.Status.DRAFT
+
+
+@rules.predicate
 def is_still_editable(user, feedback):
     """Not withdrawn, and its round (if any) still open."""
     return feedback is not None and feedback.status != feedback.Status.WITHDRAWN and not feedback.is_locked()
@@ -32,8 +37,12 @@ def still_files_for_the_network(user, feedback):
 
 
 # Submitted feedback is read by every active member; a draft by its author
-# only; nothing by someone whose memberships have all ended.
-rules.add_perm("measures.read_feedback", is_staff | (has_active_membership & (is_submitted | is_feedback_author)))
+# only, staff included ("il n'est visible que de vous"); nothing by someone
+# whose memberships have all ended. Staff read the rest (withdrawn feedback too).
+rules.add_perm(
+    "measures.read_feedback",
+    (is_staff & (~is_draft | is_feedback_author)) | (has_active_membership & (is_submitted | is_feedback_author)),
+)
 rules.add_perm("measures.edit_feedback", is_feedback_author & is_still_editable & still_files_for_the_network)
 rules.add_perm("measures.respond_feedback", is_staff)
 rules.add_perm("measures.read_response_rates", is_staff)

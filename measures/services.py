@@ -491,6 +491,10 @@ def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent
         consultation=feedback.round,
         territory=content.territory,
     )
+    texts = (content.what_works, content.obstacles, content.suggestions)
+    if feedback.quoted_in_report and texts != (feedback.what_works, feedback.obstacles, feedback.suggestions):
+        # Staff chose to quote a text that no longer exists: they choose again.
+        feedback.quoted_in_report = False
     _write_content(feedback, content, submit)
     return feedback
 

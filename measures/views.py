@@ -1,7 +1,7 @@
 import csv
 import unicodedata
 from collections import Counter
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import rules
@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import dateformat, timezone
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -32,6 +32,7 @@ from measures.forms import FeedbackForm, ResponseForm
 from measures.maps import departement_map
 from measures.models import Assessment, ConsultationRound, Feedback, Measure, Roadmap
 from measures.report_views import round_reports_context
+from measures.reports import title_slug
 from measures.search import attach_excerpts
 from networks.access import inside_required, may_read_inside
 from networks.models import Membership, Network
@@ -114,9 +115,10 @@ def measure_list(request):
 class MeasureSynthesis(synthesis.FeedbackSummary):
     """What the networks say of one measure, and its timeline, computed when first read."""
 
-    def __init__(self, measure: Measure):
+    def __init__(self, measure: Measure, *, members: bool = True):
         super().__init__(Feedback.objects.submitted().filter(measure=measure))
         self.measure = measure
+        self.members = members  # whether the reader also sees the entries for members only
 
     @cached_property
     def latest(self):
@@ -124,19 +126,23 @@ class MeasureSynthesis(synthesis.FeedbackSummary):
 
     @cached_property
     def timeline(self):
-        return list(self.measure.updates.all()[:50])
+        updates = self.measure.updates.all()
+        if not self.members:
+            updates = updates.filter(members_only=False)
+        return list(updates[:50])
 
 
 def measure_detail(request, pk):
     if not _roadmap_is_visible(request):
         return redirect_to_login(request.get_full_path())
     measure = get_object_or_404(Measure.objects.select_related("programme", "roadmap"), pk=pk)
+    # The measure is public with PUBLIC_ROADMAP; what the networks say of it is not.
+    can_read_feedback = may_read_inside(request.user)
     context = {
         "measure": measure,
-        "page": MeasureSynthesis(measure),
+        "page": MeasureSynthesis(measure, members=can_read_feedback),
         "data_version": data_version(),
-        # The measure is public with PUBLIC_ROADMAP; what the networks say of it is not.
-        "can_read_feedback": may_read_inside(request.user),
+        "can_read_feedback": can_read_feedback,
         # What other apps show on a measure's page (the sessions that discuss it), without measures importing them.
         "panels": panels_for(request, slot="measure", obj=measure),
         "extraction": _extraction_note(),
@@ -157,7 +163,7 @@ def _save_feedback(request, form, create):
         request,
         _("Votre retour a été transmis. Il est désormais visible par les membres connectés.")
         if submit
-        else _("Brouillon enregistré : vous seul le voyez tant que vous ne l'avez pas transmis."),
+        else _("Brouillon enregistré : il n'est visible que de vous tant que vous ne l'avez pas transmis."),
     )
     # Answering a round is a series: back to what it still awaits.
     if submit and feedback.round_id:
@@ -251,8 +257,14 @@ def feedback_detail(request, pk):
 def feedback_withdraw(request, pk):
     feedback = _get_feedback_for_user(request, pk, "measures.edit_feedback")
     if request.method == "POST":
+        was_draft = feedback.status == Feedback.Status.DRAFT
         services.feedback_withdraw(actor=request.user, feedback=feedback)
-        messages.success(request, _("Votre retour a été retiré : il n'apparaît plus dans la synthèse."))
+        messages.success(
+            request,
+            _("Votre brouillon a été supprimé.")
+            if was_draft
+            else _("Votre retour a été retiré : il n'apparaît plus dans la synthèse."),
+        )
         return redirect("dashboard")
     return render(request, "measures/feedback_withdraw.html", {"feedback": feedback})
 
@@ -269,7 +281,9 @@ def feedback_respond(request, pk):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("Réponse enregistrée ; l'auteur du retour est prévenu par courriel."))
+            messages.success(
+                request, _("Réponse enregistrée ; la personne qui a rédigé le retour en est informée par courriel.")
+            )
             # Answering is a series: back to the list the agent came from, filters kept.
             return redirect(return_to or feedback.get_absolute_url())
     context = _feedback_detail_context(request, feedback, form)
@@ -300,6 +314,11 @@ def feedback_list(request):
     number = page_number(request.GET.get("page"))
     fragment = filtered_fragment(FeedbackFilter, request.GET, lambda: feedback_filter, number)
     page = SimpleLazyObject(lambda: _feedback_page(feedback_filter, number))
+    # The cards' way back, from what the fragment's key covers (the validated filters and
+    # the page), never from one visitor's raw address, which the cache would hand to others.
+    back = fragment.params.copy()
+    if number > 1:
+        back["page"] = str(number)
     return render(
         request,
         "measures/feedback_list.html",
@@ -308,6 +327,7 @@ def feedback_list(request):
             "page_obj": page,
             "fragment": fragment,
             "query_string": fragment.query_string,
+            "return_to": reverse("measures:feedback_list") + (f"?{back.urlencode()}" if back else ""),
             "data_version": data_version(),
         },
     )
@@ -723,7 +743,7 @@ RATE_EXPORTS = {
             ("Famille", lambda row: row["item"].get_family_display()),
             ("Coordinateurs", lambda row: _contacts_text(row["coordinators"])),
             ("Mesures attendues", lambda row: row["total"]),
-            ("Mesures répondues", lambda row: row["answered"]),
+            ("Mesures renseignées", lambda row: row["answered"]),
             ("Taux (%)", lambda row: row["rate"]),
         ],
     ),
@@ -763,15 +783,24 @@ def round_rates_export(request, pk, table):
         for row in rows:
             yield writer.writerow([_csv_safe(getter(row)) for _title, getter in columns])
 
-    suffix = "" if table == "reseaux" else "-mesures"
+    # Named after the round: « taux-par-reseau-consultation-d-automne.csv ».
+    kind = "par-reseau" if table == "reseaux" else "par-mesure"
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="consultation-{consultation.pk}-taux{suffix}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="taux-{kind}-{title_slug(consultation.title)}.csv"'
     return response
 
 
 # --- Back to the list the reader came from ---------------------------------------
 
 RETURN_PARAM = "retour"
+# The lists a feedback's page leads back to.
+RETURN_VIEWS = {
+    "measures:feedback_list",
+    "measures:synthesis",
+    "dashboard",
+    "measures:round_list",
+    "measures:round_detail",
+}
 
 
 def _return_to(request, value: str | None) -> str | None:
@@ -789,8 +818,15 @@ def _return_to(request, value: str | None) -> str | None:
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
         return None
-    lists = {reverse("measures:feedback_list"), reverse("measures:synthesis"), reverse("dashboard")}
-    rounds = reverse("measures:round_list")
-    if parts.path in lists or parts.path.startswith(rounds):
-        return value
-    return None
+    # Browsers resolve dot-segments, encoded or not (``/consultations/%2e%2e/admin/``), and
+    # ``//`` starts another site's address: neither may pass for a list of the portal.
+    path = unquote(parts.path)
+    if "//" in path or "\\" in path or any(ord(c) < 32 for c in path):
+        return None
+    if any(segment in {".", ".."} for segment in path.split("/")):
+        return None
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return value if match.view_name in RETURN_VIEWS else None

@@ -157,7 +157,7 @@ def resend_invitation(request, slug, invitation_id):
             request,
             _(
                 "Vous avez déjà renvoyé %(limit)s invitations au cours de la dernière heure. "
-                "Réessayez plus tard : l'invitation de %(email)s n'a pas été renvoyée."
+                "Réessayez plus tard : l'invitation adressée à %(email)s n'a pas été renvoyée."
             )
             % {"limit": limit, "email": invitation.email},
         )
@@ -173,7 +173,7 @@ def cancel_invitation(request, slug, invitation_id):
     invitation = _get_pending_invitation(request, slug, invitation_id)
     if request.method == "POST":
         services.invitation_revoke(invitation=invitation)
-        messages.success(request, _("L'invitation de %(email)s est annulée.") % {"email": invitation.email})
+        messages.success(request, _("L'invitation adressée à %(email)s est annulée.") % {"email": invitation.email})
         return redirect(invitation.network)
     return render(request, "networks/cancel_invitation.html", {"invitation": invitation})
 

@@ -45,7 +45,7 @@ def test_member_pages_name_their_parents(client, alice, measure, open_round, net
         reverse("measures:feedback_detail", args=[feedback.pk]): [
             "Accueil",
             "Retours",
-            f"Retour de {network_a.name} sur la mesure {measure.number}",
+            f"Retour du réseau {network_a.name} sur la mesure {measure.number}",
         ],
         reverse("networks:detail", args=[network_a.slug]): ["Accueil", "Réseaux", network_a.name],
         reverse("measures:synthesis"): ["Accueil", "Synthèse des retours"],

@@ -83,6 +83,8 @@ def test_feedback_filters_share_a_key_whatever_their_spelling(client, alice, fra
 
 
 def test_the_links_of_a_cached_feedback_page_carry_only_the_filters(client, alice, measure, seine_saint_denis):
+    # Something to download: an empty list offers no CSV link.
+    FeedbackFactory(measure=measure, territory=seine_saint_denis, departement=seine_saint_denis)
     client.force_login(alice)
     url = reverse("measures:feedback_list")
     client.get(url + "?departement=93&utm_source=lettre")

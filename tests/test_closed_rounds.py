@@ -59,7 +59,7 @@ def _section(body, title, end="<h2"):
 def test_a_representative_sees_the_results_and_is_asked_nothing(client, alice, closed_round, measure):
     body = _page(client, alice, closed_round)
     assert "Cette consultation est close depuis le" in body
-    assert "Terminée" in body
+    assert "Close" in body
     answers = _section(body, "Ce que les réseaux ont répondu")
     assert "Retours transmis : 3 ; réseaux ayant répondu : 1." in answers
     alpha = _section(answers, "Réseau Alpha</h3>", "</table>")
@@ -91,15 +91,18 @@ def test_the_links_lead_to_this_round_only(client, alice, closed_round, open_rou
     assert synthesis.status_code == 200
 
 
-def test_staff_also_see_who_did_not_answer(client, staff, closed_round, network_a, network_b, other_measure):
+def test_staff_also_see_who_did_not_answer(client, staff, closed_round, network_a, network_b, measure, other_measure):
     third = NetworkFactory(name="Réseau Gamma")
     closed_round.networks.add(third)
     FeedbackFactory(measure=other_measure, network=third, author=UserFactory(), round=closed_round)
     body = _page(client, staff, closed_round)
     assert "Retours transmis : 4 ; réseaux ayant répondu : 2." in body
-    missing = _section(body, "Réseaux sans réponse")
+    missing = _section(body, "Réseaux sans réponse</h2>")
     assert "<strong>Réseau Bêta</strong> : aucune réponse" in missing
-    assert "<strong>Réseau Gamma</strong> : pas de réponse sur 1 mesure : <span>9. Emplois francs</span>" in missing
+    assert (
+        f'<strong>Réseau Gamma</strong> : pas de réponse sur la mesure <a href="{measure.get_absolute_url()}"'
+        ' title="9 : Emplois francs">9<span class="fr-sr-only"> : <span>Emplois francs</span></span></a></li>'
+    ) in missing
     assert "Réseau Alpha" not in missing
     assert (
         'Réseau Alpha<span class="fr-sr-only"> — ses retours dans cette consultation</span></a></th>'

@@ -83,8 +83,8 @@ def test_rounds_list_shows_state_invited_networks_and_response_rate(
     assert by_title["Consultation passée"].response_rate is None
     for state in ("Ouverte", "À venir", "Close"):
         assert page.count(f'class="field-state_label">{state}<') == 1
-    # Sortable by response rate (column 6).
-    ordered = [r.title for r in _rows(agent_client.get(ROUNDS, {"o": "-6"}))]
+    # Sortable by response rate (column 4).
+    ordered = [r.title for r in _rows(agent_client.get(ROUNDS, {"o": "-4"}))]
     assert ordered.index("Consultation d'automne") < ordered.index("Consultation à venir")
 
 

@@ -19,7 +19,7 @@ def test_it_delivers_the_invitation_and_its_link_lets_the_person_in(client, coor
     assert response.status_code == 302
 
     delivered = real_worker.wait_for("lea@quartier.example")
-    subject = "[Concertation] Invitation à rejoindre le réseau Réseau Alpha sur le portail Concertation"
+    subject = "Invitation à rejoindre le réseau Réseau Alpha — Concertation (ANCT)"
     assert delivered["Subject"].strip() == subject
     text = delivered.get_body(preferencelist=("plain",)).get_content()
     html = delivered.get_body(preferencelist=("html",)).get_content()

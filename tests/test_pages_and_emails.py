@@ -74,7 +74,7 @@ def test_the_invitation_email_says_who_sends_it_why_and_until_when(invitation_em
     message = invitation_email
     text = re.sub(r"\s+", " ", message.body)
     html = re.sub(r"\s+", " ", message.alternatives[0][0])
-    assert message.subject == "[Concertation] Invitation à rejoindre le réseau Réseau Alpha sur le portail Concertation"
+    assert message.subject == "Invitation à rejoindre le réseau Réseau Alpha — Concertation (ANCT)"
     for body in (text, html):
         assert "Agence nationale de la cohésion des territoires (ANCT)" in body
         assert "Claire Coordination vous invite à rejoindre le portail Concertation" in body

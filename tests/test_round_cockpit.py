@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from measures.reports import title_slug
 from networks.models import Membership, Network
 from tests.factories import (
     FeedbackFactory,
@@ -168,7 +169,7 @@ def test_staff_see_the_active_coordinators_contacts(client, staff, consultation,
     ) in table
     assert "ancienne.coord@alpha.example" not in table and "fermee@alpha.example" not in table
     # Bêta has no coordinator; alice is a representative, not a contact.
-    assert "Aucun coordinateur actif" in table and "alice@alpha.example" not in table
+    assert "Personne ne coordonne ce réseau pour l'instant" in table and "alice@alpha.example" not in table
 
 
 def test_a_closed_round_shows_the_sortable_rates_and_contacts_to_staff(client, staff, consultation):
@@ -215,9 +216,9 @@ def test_staff_download_the_rates_by_network_in_the_pages_order(client, staff, c
     response = client.get(export, {"tri": "-taux"})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert f'filename="consultation-{consultation.pk}-taux.csv"' in response["Content-Disposition"]
+    assert f'filename="taux-par-reseau-{title_slug(consultation.title)}.csv"' in response["Content-Disposition"]
     assert _csv(response) == [
-        ["Réseau", "Famille", "Coordinateurs", "Mesures attendues", "Mesures répondues", "Taux (%)"],
+        ["Réseau", "Famille", "Coordinateurs", "Mesures attendues", "Mesures renseignées", "Taux (%)"],
         [
             "Réseau Alpha",
             "Professionnels",

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 
 
@@ -20,8 +21,14 @@ class RenderedEmail:
 
 
 def render_templated_email(template: str, context: dict) -> RenderedEmail:
-    """Render ``emails/<template>/{subject.txt,body.txt,body.html}`` in French."""
-    context = {"PORTAL": settings.PORTAL, **context}
+    """Render ``emails/<template>/{subject.txt,body.txt,body.html}`` in French, with the
+    links every e-mail's signature gives (``emails/includes/signature.*``)."""
+    context = {
+        "PORTAL": settings.PORTAL,
+        "portal_url": absolute_url(reverse("home")),
+        "legal_url": absolute_url(reverse("legal_notice")),
+        **context,
+    }
     with translation.override(settings.LANGUAGE_CODE):
         subject = render_to_string(f"emails/{template}/subject.txt", context)
         text = render_to_string(f"emails/{template}/body.txt", context)

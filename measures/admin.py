@@ -317,7 +317,7 @@ class ConsultationRoundAdmin(admin.ModelAdmin):
     def network_count(self, consultation):
         return consultation.network_count
 
-    @admin.display(description=gettext_lazy("taux de réponse"), ordering="response_rate")
+    @admin.display(description=gettext_lazy("taux de réponse (réseaux ayant tout renseigné)"), ordering="response_rate")
     def response_rate(self, consultation):
         if consultation.response_rate is None:
             return "—"
@@ -487,7 +487,8 @@ class FeedbackAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # A draft is visible to its author only ("il n'est visible que de vous"): not
         # listed, searched or opened here, by agents or by the superuser.
-        return super().get_queryset(request).exclude(status=Feedback.Status.DRAFT)
+        # Never transmitted (drafts, and drafts withdrawn before they were deleted for real): not shown.
+        return super().get_queryset(request).exclude(status=Feedback.Status.DRAFT).exclude(submitted_at=None)
 
     def save_model(self, request, obj, form, change):
         if "quoted_in_report" in form.changed_data:

@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import Network, Territory
@@ -420,6 +421,9 @@ class Feedback(models.Model):
         ]
 
     def __str__(self):
+        if self.status == self.Status.DRAFT:
+            # Drafts are their author's only: where Django names them (admin deletion pages), say no more.
+            return gettext("Brouillon n° %(pk)s") % {"pk": self.pk}
         return f"{self.measure.number} — {self.network} — {self.get_assessment_display()}"
 
     def get_absolute_url(self):

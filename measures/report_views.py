@@ -72,7 +72,8 @@ def round_report_download(request, pk):
 @inside_required
 @require_POST
 def feedback_quote(request, pk):
-    feedback = get_object_or_404(Feedback, pk=pk)
+    # Only transmitted feedback can be quoted: a draft answers like a missing id, so its existence stays private.
+    feedback = get_object_or_404(Feedback.objects.exclude(status=Feedback.Status.DRAFT), pk=pk)
     if not request.user.has_perm("measures.quote_feedback", feedback):
         raise PermissionDenied
     quoted = request.POST.get("quoted") == "1"

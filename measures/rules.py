@@ -22,7 +22,11 @@ def is_submitted(user, feedback):
 
 @rules.predicate
 def is_draft(user, feedback):
-    return feedback is not None and feedback.status == feedback.Status.DRAFT
+    """A draft, or a feedback withdrawn before it was ever transmitted (drafts deleted
+    before drafts were deleted for real): never anyone else's to read."""
+    if feedback is None:
+        return False
+    return feedback.status == feedback.Status.DRAFT or feedback.submitted_at is None
 
 
 @rules.predicate

@@ -102,7 +102,9 @@ def search_query(q: str) -> SearchQuery:
         else:
             terms.append(query)
     if not terms:
-        return SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+        # Nothing but signs (« --- », « "" »): a query that finds nothing. websearch_to_tsquery
+        # would nest one NOT per dash and overflow PostgreSQL's stack past 32 of them.
+        return SearchQuery("", config=SEARCH_CONFIG, search_type="plain")
     combined = terms[0]
     for query in terms[1:]:
         combined &= query

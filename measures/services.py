@@ -504,6 +504,10 @@ def feedback_withdraw(*, actor: User, feedback: Feedback) -> None:
     feedback = Feedback.objects.select_for_update(of=("self",)).select_related("round").get(pk=feedback.pk)
     if not rules.has_perm("measures.edit_feedback", actor, feedback):
         raise PermissionDenied
+    if feedback.status == Feedback.Status.DRAFT:
+        # A draft was never anyone else's to read: deleting it leaves nothing behind.
+        feedback.delete()
+        return
     feedback.status = Feedback.Status.WITHDRAWN
     feedback.save(update_fields=["status", "updated_at"])
 

@@ -336,8 +336,7 @@ def test_a_draft_is_deleted_not_withdrawn(client, alice, draft):
     assert "synthèse" not in confirm and "Confirmer le retrait" not in confirm
     response = client.post(withdraw, follow=True)
     assert "Votre brouillon a été supprimé." in response.content.decode()
-    draft.refresh_from_db()
-    assert draft.status == Feedback.Status.WITHDRAWN
+    assert not Feedback.objects.filter(pk=draft.pk).exists()
 
 
 def test_a_submitted_feedback_is_still_withdrawn(client, alice, network_a, measure):
@@ -432,3 +431,45 @@ def test_visitors_are_told_when_no_step_is_public(client, settings, alice, measu
     assert "Décision réservée aux membres." not in visitor and "<ol" not in timeline.split("</main>", 1)[0]
     member = _body(client, alice, measure.get_absolute_url())
     assert "Décision réservée aux membres." in member and "Aucune étape publique" not in member
+
+
+# --- Second walk-through: deleting a draft leaves nothing behind --------------
+
+
+def test_deleting_a_draft_removes_it_for_good(client, agent_client, alice, network_a, measure, open_round):
+    from measures.models import Feedback
+    from tests.factories import FeedbackFactory
+
+    draft = FeedbackFactory(
+        measure=measure,
+        network=network_a,
+        author=alice,
+        round=open_round,
+        status=Feedback.Status.DRAFT,
+        submitted_at=None,
+        obstacles="SECRETDEBROUILLON",
+    )
+    client.force_login(alice)
+    response = client.post(reverse("measures:feedback_withdraw", args=[draft.pk]), follow=True)
+    assert "Votre brouillon a été supprimé." in response.content.decode()
+    assert not Feedback.objects.filter(pk=draft.pk).exists()
+    assert agent_client.get(reverse("measures:feedback_detail", args=[draft.pk])).status_code == 404
+    listing = agent_client.get(reverse("admin:measures_feedback_changelist"), {"q": "SECRETDEBROUILLON"})
+    assert "SECRETDEBROUILLON" not in listing.content.decode()
+
+
+def test_a_draft_withdrawn_before_drafts_were_deleted_stays_private(agent_client, alice, network_a, measure):
+    from measures.models import Feedback
+    from tests.factories import FeedbackFactory
+
+    old = FeedbackFactory(
+        measure=measure, network=network_a, author=alice, status=Feedback.Status.WITHDRAWN, submitted_at=None
+    )
+    assert agent_client.get(reverse("measures:feedback_detail", args=[old.pk])).status_code == 404
+    listing = agent_client.get(reverse("admin:measures_feedback_changelist")).content.decode()
+    assert f"/admin/measures/feedback/{old.pk}/change/" not in listing
+
+
+def test_a_draft_says_on_its_page_that_it_is_private(client, alice, draft):
+    body = _body(client, alice, draft.get_absolute_url()).replace("&#x27;", "'")
+    assert "Ce brouillon n'est visible que de vous, tant qu'il n'est pas transmis." in body

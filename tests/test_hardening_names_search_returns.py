@@ -473,3 +473,29 @@ def test_the_minutes_search_writes_the_first_of_the_month_1er(client, alice, gro
     client.force_login(alice)
     page = client.get(reverse("search"), {"q": "élus"}).content.decode()
     assert "1er décembre 2025" in page
+
+
+# --- Second review: odd queries and drafts behind the quote mark --------------
+
+
+@pytest.mark.parametrize("q", ["-" * 33, "- " * 40 + "a", "!" * 10 + "-" * 40, '""""', "-"])
+def test_queries_made_of_signs_find_nothing_instead_of_failing(client, alice, q):
+    for url in (reverse("search"), reverse("workgroups:minutes_list"), reverse("measures:list")):
+        assert client.get(url, {"q": q}).status_code == 200, url
+    client.force_login(alice)
+    for url in (reverse("search"), reverse("measures:feedback_list"), reverse("workgroups:minutes_list")):
+        assert client.get(url, {"q": q}).status_code == 200, url
+
+
+def test_the_quote_mark_does_not_tell_a_draft_exists(agent_client, alice, network_a, measure, open_round):
+    from measures.models import Feedback
+    from tests.factories import FeedbackFactory
+
+    draft = FeedbackFactory(
+        measure=measure, network=network_a, author=alice, round=open_round, status=Feedback.Status.DRAFT
+    )
+    for quoted in ("0", "1"):
+        response = agent_client.post(reverse("measures:feedback_quote", args=[draft.pk]), {"quoted": quoted})
+        assert response.status_code == 404
+    draft.refresh_from_db()
+    assert draft.quoted_in_report is False

@@ -279,7 +279,7 @@ def test_the_invitation_page_has_a_breadcrumb_says_who_invited_until_when_and_li
     assert 'class="fr-breadcrumb' in page and 'aria-current="page">Rejoindre le portail' in page
     assert f"Invitation envoyée par {coordinator_a.get_full_name()}" in page
     until = Engine.get_default().from_string('{{ d|date:"j F Y à H:i" }}').render(Context({"d": invitation.expires_at}))
-    assert f"Ce lien est valable jusqu'au {until}." in page
+    assert f"Ce lien est valable jusqu'au {until} (heure de Paris)." in page
     assert reverse("personal_data") in page[page.index("<form") :]
 
 

@@ -491,6 +491,14 @@ class SessionInvitationAdmin(admin.ModelAdmin):
     list_display = ["user", "session", "network", "source", "answer", "answered_at", "attended"]
     list_editable = ["attended"]
     list_filter = ["answer", "attended", "source", "session__group"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "attended" and field is not None:
+            # The list's editable column has no label of its own (RGAA 11.1).
+            field.widget.attrs["aria-label"] = _("Présent à la séance")
+        return field
+
     search_fields = ["user__email", "user__full_name", "session__title", "network__name"]
     list_select_related = ["user", "session", "network"]
     fields = [

@@ -10,12 +10,12 @@ case aside (``measures.search.plain_match``), newest first.
 """
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchRank, SearchVector
 from django.db import connections
 from django.utils.translation import gettext_lazy as _
 
 from measures.filters import ALL, BoundedModelChoiceFilter
-from measures.search import plain_match
+from measures.search import plain_match, search_query
 from workgroups.models import WorkingGroup
 
 SEARCH_CONFIG = "french_unaccent"
@@ -55,7 +55,7 @@ class MinutesFilter(django_filters.FilterSet):
             return queryset
         if connections[queryset.db].vendor != "postgresql":
             return queryset.filter(plain_match(value, fields=("body",)))
-        query = SearchQuery(value, config=SEARCH_CONFIG, search_type="websearch")
+        query = search_query(value)
         vector = body_search_vector()
         return (
             queryset.alias(search=vector)

@@ -3,7 +3,7 @@ list finds them (``MinutesFilter``: full-text in French on PostgreSQL) among
 those the person may read (``_listed_versions``). Registered from
 ``WorkgroupsConfig.ready``."""
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery
+from django.contrib.postgres.search import SearchHeadline
 from django.db import connections
 from django.db.models import F
 from django.urls import reverse
@@ -23,6 +23,7 @@ from concertation.lib.search import (
     marked_excerpt,
     without_sentinels,
 )
+from measures.search import search_query
 from workgroups.minutes_filters import SEARCH_CONFIG, MinutesFilter
 from workgroups.models import WorkingGroup
 
@@ -51,7 +52,7 @@ def search_minutes(request, q):
     full_text = connections[found.db].vendor == "postgresql"
     first = found
     if full_text:
-        query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+        query = search_query(q)
         first = found.annotate(
             search_headline=SearchHeadline(
                 without_sentinels(F("body")),

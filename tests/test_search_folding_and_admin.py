@@ -336,7 +336,10 @@ def test_the_admin_lists_fit_1280_px_and_report_links_pass_axe(page, live_server
     expect(page.get_by_role("heading", name="Mon tableau de bord")).to_be_visible()
 
     for path, columns in (
-        (reverse("admin:measures_consultationround_changelist"), ["Taux de réponse", "Réseaux invités"]),
+        (
+            reverse("admin:measures_consultationround_changelist"),
+            ["Taux de réponse (réseaux ayant tout renseigné)", "Réseaux invités"],
+        ),
         (reverse("admin:networks_invitation_changelist"), ["Statut", "Courriel"]),
     ):
         page.goto(live_server.url + path)

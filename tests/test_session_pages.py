@@ -717,12 +717,12 @@ def test_the_first_of_the_month_is_written_1er(settings):
     assert template.render(Context({"a": first, "b": second})) == "mercredi 1er décembre 2027 / 2 décembre 2027"
 
 
-def test_a_start_earlier_today_is_said_to_be_past(client, lead, group):
-    now = timezone.localtime()
-    if now.hour < 1:
-        pytest.skip("no earlier time today")
+def test_a_start_earlier_today_is_said_to_be_past(client, lead, group, monkeypatch):
+    # Two in the afternoon, whenever the suite runs: midnight is then earlier the same day.
+    afternoon = timezone.make_aware(datetime.combine(timezone.localdate(), datetime.min.time()).replace(hour=14))
+    monkeypatch.setattr(timezone, "now", lambda: afternoon)
     client.force_login(lead)
-    data = _schedule(date=now.date().isoformat(), start_time="00:00", end_time="23:59")
+    data = _schedule(date=afternoon.date().isoformat(), start_time="00:00", end_time="23:59")
     content = client.post(reverse("workgroups:session_create", args=[group.pk]), data).content.decode()
     assert "Cet horaire est déjà passé" in content
     assert "<title>Erreur : " in content  # the page title says it first

@@ -55,13 +55,35 @@ class PersonChangeForm(NameOnOneLineMixin, AddressOfOneAccountMixin, UserChangeF
         fields = "__all__"
 
 
+class InactiveAccountFilter(admin.SimpleListFilter):
+    """Accounts without a sign-in for ``INACTIVE_ACCOUNT_DAYS`` days, for the agents' review."""
+
+    title = gettext_lazy("activité")
+    parameter_name = "inactif"
+
+    def lookups(self, request, model_admin):
+        days = settings.INACTIVE_ACCOUNT_DAYS
+        return [("oui", _("Inactif depuis plus de %(days)s jours") % {"days": days})]
+
+    def queryset(self, request, queryset):
+        if self.value() == "oui":
+            return queryset.filter(pk__in=User.objects.inactive_for(settings.INACTIVE_ACCOUNT_DAYS).values("pk"))
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     add_form = PersonCreationForm
     form = PersonChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
-    list_filter = ["is_staff", "is_active", "memberships__network__family", "memberships__role"]
+    list_filter = [
+        "is_staff",
+        "is_active",
+        InactiveAccountFilter,
+        "memberships__network__family",
+        "memberships__role",
+    ]
     search_fields = ["email", "full_name"]
     inlines = [MembershipInline]
     fieldsets = [

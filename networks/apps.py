@@ -18,3 +18,7 @@ class NetworksConfig(AppConfig):
         from outbox.kinds import register_kinds
 
         register_kinds(EMAIL_KINDS)
+        # The download of a person's own data (concertation.lib.personal_data).
+        from networks.personal_data import register as register_personal_data
+
+        register_personal_data()

@@ -38,6 +38,12 @@ class UserManager(BaseUserManager):
     def get_by_natural_key(self, email):
         return self.get(email__iexact=email)
 
+    def inactive_for(self, days: int):
+        """Accounts nobody signed in to for more than ``days`` days: last sign-in
+        older, or never signed in and created earlier (for the agents' review)."""
+        cutoff = timezone.now() - timedelta(days=days)
+        return self.filter(models.Q(last_login__lt=cutoff) | models.Q(last_login__isnull=True, date_joined__lt=cutoff))
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with an e-mail address."""

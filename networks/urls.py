@@ -21,5 +21,7 @@ urlpatterns = [
         name="cancel_invitation",
     ),
     path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("compte/mes-donnees/", views.my_data, name="my_data"),
+    path("compte/mes-donnees.json", views.my_data_json, name="my_data_json"),
     path("territoires/recherche/", views.territory_search, name="territory_search"),
 ]

@@ -1,5 +1,6 @@
+import json
 import time
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import rules
 from django.conf import settings
@@ -10,8 +11,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Exists, OuterRef
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,10 +21,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from concertation.lib.dates import date_format
 from networks import services
 from networks.access import inside_required
 from networks.forms import AcceptInvitationForm, InvitationForm, territory_label
 from networks.models import TERRITORY_SEARCH_MAX_LENGTH, Invitation, Membership, Network, Territory, User
+from networks.personal_data import personal_data_for
 from networks.tokens import InvitationLinkError, read_invitation_token
 from outbox.models import OutboxMessage
 
@@ -260,4 +264,59 @@ def territory_search(request):
     ]
     response = JsonResponse({"results": results, "more": len(found) > TERRITORY_RESULTS})
     response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+# --- A person's own data (RGPD, right of access) ----------------------------------
+
+
+def _readable(value) -> str:
+    """A value of ``personal_data_for`` as the readable page writes it (escaped by the template)."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("Oui") if value else _("Non")
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    if isinstance(value, date):
+        return date_format(value, "DATE_FORMAT")
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET"])
+def my_data(request):
+    """The signed-in person's data, section by section, on one readable page."""
+    data = personal_data_for(request.user)
+    sections = [
+        {
+            "key": section["key"],
+            "label": section["label"],
+            "items": [
+                [(label, _readable(item.get(key))) for key, label in section["fields"].items()]
+                for item in section["items"]
+            ],
+        }
+        for section in data["sections"]
+    ]
+    return render(
+        request,
+        "networks/my_data.html",
+        {"sections": sections, "exported_at": data["exported_at"]},
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET"])
+def my_data_json(request):
+    """The same data as a JSON file to download (dates in ISO 8601, UTF-8 text)."""
+    data = personal_data_for(request.user)
+    body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="mes-donnees-concertation-{stamp}.json"'
     return response

@@ -14,3 +14,10 @@ class ConcertationConfig(AppConfig):
 
         # SQLite (the embedded run) searches accents and case aside: ``portal_unaccent``.
         connection_created.connect(register_sqlite_functions, dispatch_uid="concertation.portal_unaccent")
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from concertation.middleware import IdleSessionMiddleware
+
+        # The idle clock starts at sign-in, with the session's first write.
+        user_logged_in.connect(IdleSessionMiddleware.signed_in, dispatch_uid="concertation.idle_session")

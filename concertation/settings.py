@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signs out after SESSION_IDLE_MINUTES without a request (after auth and messages).
+    "concertation.middleware.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
@@ -257,6 +259,9 @@ PUBLIC_ROADMAP = env_bool("PUBLIC_ROADMAP", True)
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14)
 # Invitations a person may send again within an hour (each one e-mails someone who has not asked for it).
 INVITATION_RESENDS_PER_HOUR = env_int("INVITATION_RESENDS_PER_HOUR", 10)
+# Accounts without a sign-in for this many days are listed for the agents' review
+# (admin, people: filter « Inactif depuis plus de N jours »); nothing is deleted automatically.
+INACTIVE_ACCOUNT_DAYS = env_int("INACTIVE_ACCOUNT_DAYS", 365)
 
 # Working-group sessions: answer links in e-mails work until the session starts,
 # and never longer than this; the organiser written in calendar files.
@@ -348,6 +353,21 @@ STORAGES = {
 
 # Sessions read from the cache (Redis in production), written through to the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# A session lasts at most SESSION_MAX_AGE_HOURS (a working day) and ends after
+# SESSION_IDLE_MINUTES without a request (concertation.middleware.IdleSessionMiddleware; 0: never).
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE_HOURS", 12) * 3600
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 120)
+if SESSION_COOKIE_AGE <= 0 or SESSION_IDLE_MINUTES < 0:
+    raise ImproperlyConfigured("SESSION_MAX_AGE_HOURS must be positive and SESSION_IDLE_MINUTES positive or 0.")
+
+# The admin's address, relative to the site's root ("admin/" by default): a path of its own
+# makes it less of a target. It ends with "/" and does not start with one (concertation/urls.py).
+ADMIN_PATH = env_str("ADMIN_PATH", "admin/")
+if not re.fullmatch(r"(?:[A-Za-z0-9._~-]+/)+", ADMIN_PATH) or ".." in ADMIN_PATH:
+    raise ImproperlyConfigured(
+        f"ADMIN_PATH={ADMIN_PATH!r} must be a path such as 'gestion-4f2a/': letters, digits, '.', '_', '~' "
+        "or '-', ending with '/' and not starting with one."
+    )
 
 # Security. The production profile passes `manage.py check --deploy`.
 SESSION_COOKIE_HTTPONLY = True

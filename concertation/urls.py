@@ -16,7 +16,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("recherche/", views.search, name="search"),
     path("mentions-legales/", legal_page(template_name="pages/legal_notice.html"), name="legal_notice"),
-    path("donnees-personnelles/", legal_page(template_name="pages/personal_data.html"), name="personal_data"),
+    path("donnees-personnelles/", views.personal_data, name="personal_data"),
     path("accessibilite/", legal_page(template_name="pages/accessibility.html"), name="accessibility"),
     path("plan-du-site/", views.sitemap, name="sitemap"),
     # Addresses are changed by staff only: an unverified change would let anyone
@@ -28,8 +28,8 @@ urlpatterns = [
     path("", include("measures.urls")),
     path("", include("workgroups.urls")),
     # Staff sign in through the portal's login, which limits failed attempts.
-    path("admin/login/", views.admin_login),
-    path("admin/", admin.site.urls),
+    path(f"{settings.ADMIN_PATH}login/", views.admin_login),
+    path(settings.ADMIN_PATH, admin.site.urls),
 ]
 
 if settings.DEBUG:

@@ -167,3 +167,16 @@ def search(request):
             "max_length": SEARCH_MAX_LENGTH,
         },
     )
+
+
+def personal_data(request):
+    """The « données personnelles » page, with the durations the code applies (from settings)."""
+    return render(
+        request,
+        "pages/personal_data.html",
+        {
+            "invitation_max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+            "inactive_account_days": settings.INACTIVE_ACCOUNT_DAYS,
+            "session_answer_link_max_age_days": settings.SESSION_ANSWER_LINK_MAX_AGE_DAYS,
+        },
+    )

@@ -64,7 +64,7 @@ class MeasureUpdateInline(admin.StackedInline):
 
     model = MeasureUpdate
     extra = 0
-    fields = ["kind", "happened_on", "text", "source", "author"]
+    fields = ["kind", "happened_on", "text", "source", "visibility", "author"]
     readonly_fields = ["author"]
     verbose_name = gettext_lazy("entrée du suivi")
     verbose_name_plural = gettext_lazy("avancement, notes et décisions")

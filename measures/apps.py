@@ -30,3 +30,7 @@ class MeasuresConfig(AppConfig):
         from measures.health import register_checks
 
         register_checks()
+        # The download of a person's own data (concertation.lib.personal_data).
+        from measures.personal_data import register as register_personal_data
+
+        register_personal_data()

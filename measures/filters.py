@@ -103,11 +103,14 @@ class FeedbackFilter(django_filters.FilterSet):
     measure_status = django_filters.ChoiceFilter(
         label=_("État de la mesure"), field_name="measure__status", choices=MeasureStatus.choices
     )
-    # Upcoming rounds stay unlisted until they open.
+    # Upcoming rounds stay unlisted until they open; members see only the rounds their
+    # networks were invited to (any other is a filter error), staff all of them.
     round = BoundedModelChoiceFilter(
         empty_label=ALL,
         label=_("Consultation"),
-        queryset=lambda request: ConsultationRound.objects.filter(opens_at__lte=timezone.now()),
+        queryset=lambda request: ConsultationRound.objects.visible_to(getattr(request, "user", None)).filter(
+            opens_at__lte=timezone.now()
+        ),
     )
     family = django_filters.ChoiceFilter(
         label=_("Famille de réseaux"), field_name="network__family", choices=Network.Family.choices

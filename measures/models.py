@@ -8,7 +8,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from networks.models import Network, Territory
+from networks.models import Membership, Network, Territory
 
 TEXT_MAX_LENGTH = 5000
 
@@ -173,8 +173,31 @@ class MeasureMinistry(models.Model):
         return str(self.ministry)
 
 
+class TimelineVisibility(models.TextChoices):
+    """Who reads an entry of a measure's timeline."""
+
+    PUBLIC = "public", _("Publique")
+    MEMBERS = "members", _("Membres des réseaux")
+    INTERNAL = "internal", _("Interne (agents)")
+
+
+class MeasureUpdateQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The entries ``user`` may read: internal ones for staff (rule
+        ``measures.read_internal_timeline``), members' ones for whoever reads
+        the inside (``networks.read_inside``), public ones for everyone."""
+        if user is not None and user.has_perm("measures.read_internal_timeline"):
+            return self
+        levels = [TimelineVisibility.PUBLIC]
+        if user is not None and user.has_perm("networks.read_inside"):
+            levels.append(TimelineVisibility.MEMBERS)
+        return self.filter(visibility__in=levels)
+
+
 class MeasureUpdate(models.Model):
     """A dated entry of a measure's timeline."""
+
+    Visibility = TimelineVisibility
 
     class Kind(models.TextChoices):
         STATUS = "status", _("Changement d'état")
@@ -194,8 +217,15 @@ class MeasureUpdate(models.Model):
     source_url = models.CharField(_("lien vers la source"), max_length=300, blank=True)
     # Entries another app writes (a decision of the minutes): one per key, updated by a correction.
     source_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
-    # From a source only members read (minutes for members only): hidden from visitors of the public roadmap.
-    members_only = models.BooleanField(_("réservée aux membres"), default=False)
+    # Members' entries (from minutes for members only) are hidden from visitors of the public roadmap;
+    # internal ones (staff notes) from everyone but staff: MeasureUpdate.objects.visible_to(user).
+    visibility = models.CharField(
+        _("visibilité"),
+        max_length=10,
+        choices=TimelineVisibility.choices,
+        default=TimelineVisibility.PUBLIC,
+        help_text=_("« Interne » : visible des seuls agents de l'administration."),
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("auteur"),
@@ -205,6 +235,8 @@ class MeasureUpdate(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    objects = MeasureUpdateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("entrée du suivi")
@@ -221,6 +253,18 @@ class RoundQuerySet(models.QuerySet):
 
     def open_now(self):
         return self.open_at(timezone.now())
+
+    def visible_to(self, user):
+        """The rounds ``user`` may see listed: all of them for staff (rule
+        ``measures.read_all_rounds``), otherwise only those to which one of the
+        person's networks was invited (active memberships); none for anyone else."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if user.has_perm("measures.read_all_rounds"):
+            return self
+        networks = Membership.objects.active().filter(user=user).values("network_id")
+        invited = self.model.networks.through.objects.filter(network_id__in=networks)
+        return self.filter(pk__in=invited.values("consultationround_id"))
 
 
 class ConsultationRound(models.Model):

@@ -50,6 +50,11 @@ rules.add_perm(
 rules.add_perm("measures.edit_feedback", is_feedback_author & is_still_editable & still_files_for_the_network)
 rules.add_perm("measures.respond_feedback", is_staff)
 rules.add_perm("measures.read_response_rates", is_staff)
+# Every round, invited or not; members see those their networks were invited to
+# (ConsultationRound.objects.visible_to(user), in every list and filter).
+rules.add_perm("measures.read_all_rounds", is_staff)
+# Timeline entries marked internal (staff notes): MeasureUpdate.objects.visible_to(user).
+rules.add_perm("measures.read_internal_timeline", is_staff)
 # Round reports (measures/reports.py): read, asked for and fed with quotes by staff.
 rules.add_perm("measures.read_round_reports", is_staff)
 rules.add_perm("measures.request_round_report", is_staff)

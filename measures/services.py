@@ -82,7 +82,7 @@ def timeline_entry_record(
     source: str,
     source_url: str = "",
     happened_on: date,
-    members_only: bool = False,
+    visibility: str = MeasureUpdate.Visibility.PUBLIC,
     kind: str = MeasureUpdate.Kind.DECISION,
 ) -> MeasureUpdate:
     """The timeline entry another part of the portal keeps on a measure (a
@@ -97,7 +97,7 @@ def timeline_entry_record(
         "source": source[:300],
         "source_url": source_url[:300],
         "happened_on": happened_on,
-        "members_only": members_only,
+        "visibility": visibility,
     }
     if entry is None:
         return MeasureUpdate.objects.create(source_key=source_key, **values)

@@ -115,10 +115,10 @@ def measure_list(request):
 class MeasureSynthesis(synthesis.FeedbackSummary):
     """What the networks say of one measure, and its timeline, computed when first read."""
 
-    def __init__(self, measure: Measure, *, members: bool = True):
+    def __init__(self, measure: Measure, *, user=None):
         super().__init__(Feedback.objects.submitted().filter(measure=measure))
         self.measure = measure
-        self.members = members  # whether the reader also sees the entries for members only
+        self.user = user  # whose timeline: MeasureUpdate.objects.visible_to(user)
 
     @cached_property
     def latest(self):
@@ -126,10 +126,7 @@ class MeasureSynthesis(synthesis.FeedbackSummary):
 
     @cached_property
     def timeline(self):
-        updates = self.measure.updates.all()
-        if not self.members:
-            updates = updates.filter(members_only=False)
-        return list(updates[:50])
+        return list(self.measure.updates.visible_to(self.user)[:50])
 
 
 def measure_detail(request, pk):
@@ -140,9 +137,11 @@ def measure_detail(request, pk):
     can_read_feedback = may_read_inside(request.user)
     context = {
         "measure": measure,
-        "page": MeasureSynthesis(measure, members=can_read_feedback),
+        "page": MeasureSynthesis(measure, user=request.user),
         "data_version": data_version(),
         "can_read_feedback": can_read_feedback,
+        # Part of the timeline's cache key: staff also read the internal entries.
+        "can_read_internal": request.user.has_perm("measures.read_internal_timeline"),
         # What other apps show on a measure's page (the sessions that discuss it), without measures importing them.
         "panels": panels_for(request, slot="measure", obj=measure),
         "extraction": _extraction_note(),
@@ -293,7 +292,16 @@ def feedback_respond(request, pk):
 
 def _filtered_feedback(request) -> FeedbackFilter:
     queryset = Feedback.objects.submitted().select_related("measure", "network", "territory", "author", "round")
-    return FeedbackFilter(request.GET or None, queryset=queryset)
+    return FeedbackFilter(request.GET or None, queryset=queryset, request=request)
+
+
+def _round_scope(user) -> str:
+    """What the rounds a person may filter on depend on, for the key of a fragment
+    that holds the filter form: everyone's for staff, else their networks'."""
+    if user.has_perm("measures.read_all_rounds"):
+        return "rounds:all"
+    networks = Membership.objects.active().filter(user=user).values_list("network_id", flat=True)
+    return "rounds:" + ",".join(str(pk) for pk in sorted(networks))
 
 
 def _feedback_page(feedback_filter: FeedbackFilter, number: int):
@@ -312,7 +320,8 @@ def _feedback_page(feedback_filter: FeedbackFilter, number: int):
 def feedback_list(request):
     feedback_filter = SimpleLazyObject(lambda: _filtered_feedback(request))
     number = page_number(request.GET.get("page"))
-    fragment = filtered_fragment(FeedbackFilter, request.GET, lambda: feedback_filter, number)
+    scope = _round_scope(request.user)
+    fragment = filtered_fragment(FeedbackFilter, request.GET, lambda: feedback_filter, number, scope)
     page = SimpleLazyObject(lambda: _feedback_page(feedback_filter, number))
     # The cards' way back, from what the fragment's key covers (the validated filters and
     # the page), never from one visitor's raw address, which the cache would hand to others.
@@ -451,7 +460,9 @@ def synthesis_view(request):
     feedback_filter = SimpleLazyObject(lambda: _filtered_feedback(request))
     mode = request.GET.get("carte", "count")
     map_mode = mode if mode in MAP_MODES else "count"
-    fragment = filtered_fragment(FeedbackFilter, request.GET, lambda: feedback_filter, map_mode)
+    fragment = filtered_fragment(
+        FeedbackFilter, request.GET, lambda: feedback_filter, map_mode, _round_scope(request.user)
+    )
     context = {
         "page": SimpleLazyObject(lambda: SynthesisPage(feedback_filter, fragment.params, map_mode)),
         "fragment": fragment,
@@ -480,10 +491,7 @@ def _visible_rounds(request):
     rounds = ConsultationRound.objects.select_related("roadmap").annotate(
         measure_count=Count("measures", distinct=True)
     )
-    if request.user.is_staff:
-        return rounds
-    memberships = Membership.objects.active().filter(user=request.user)
-    return rounds.filter(networks__memberships__in=memberships).distinct()
+    return rounds.visible_to(request.user)
 
 
 @inside_required

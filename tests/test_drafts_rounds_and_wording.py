@@ -424,7 +424,7 @@ def test_downloads_are_named_after_the_round(client, staff, closed_round, settin
 
 def test_visitors_are_told_when_no_step_is_public(client, settings, alice, measure):
     settings.PUBLIC_ROADMAP = True
-    MeasureUpdate.objects.create(measure=measure, text="Décision réservée aux membres.", members_only=True)
+    MeasureUpdate.objects.create(measure=measure, text="Décision réservée aux membres.", visibility="members")
     visitor = client.get(measure.get_absolute_url()).content.decode().replace("&#x27;", "'")
     timeline = visitor.split("Suivi de la mesure</h2>", 1)[1]
     assert "Aucune étape publique pour l'instant." in timeline

@@ -113,7 +113,7 @@ def test_the_synthesis_filters(client, alice, measure, field, params, expected_t
 
 
 def test_a_round_synthesis_counts_only_that_round(client, alice, measure, field, network_a):
-    consultation = RoundFactory(measures=[measure], networks=[field["state"]])
+    consultation = RoundFactory(measures=[measure], networks=[field["state"], network_a])
     FeedbackFactory(measure=measure, network=field["state"], round=consultation, assessment="partly")
     client.force_login(alice)
     body = page(client, reverse("measures:synthesis"), {"round": consultation.pk})

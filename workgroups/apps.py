@@ -42,3 +42,7 @@ class WorkgroupsConfig(AppConfig):
         from workgroups.notifications import EMAIL_KINDS
 
         register_kinds(EMAIL_KINDS)
+        # The download of a person's own data (concertation.lib.personal_data).
+        from workgroups.personal_data import register as register_personal_data
+
+        register_personal_data()

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from concertation.lib.dates import date_format
 from concertation.lib.markdown import render_markdown
 from concertation.lib.pdf import html_to_pdf
-from measures.models import Measure
+from measures.models import Measure, MeasureUpdate
 from measures.services import timeline_entries_remove, timeline_entry_record
 from networks.models import Network, User
 from workgroups import notifications
@@ -343,7 +343,9 @@ def _timeline_follow(version: MinutesVersion, previous: MinutesVersion | None) -
             source_url=url,
             kind="decision" if item.kind == ActionItem.Kind.DECISION else "note",
             happened_on=timezone.localdate(session.starts_at),
-            members_only=not session.group.minutes_public,
+            visibility=(
+                MeasureUpdate.Visibility.PUBLIC if session.group.minutes_public else MeasureUpdate.Visibility.MEMBERS
+            ),
         )
     if previous is not None:
         before = {f"minutes-item:{item['key']}" for item in previous.snapshot.get("items", []) if item["measure"]}

@@ -3,10 +3,13 @@ from allauth.account.models import EmailAddress
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -96,6 +99,44 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "usable_password", "password1", "password2"]})
     ]
     readonly_fields = ["last_login", "date_joined"]
+
+    actions = ["erase_personal_data"]
+
+    @admin.action(
+        description=gettext_lazy("Effacer les données personnelles (sur demande)"), permissions=["erase_personal_data"]
+    )
+    def erase_personal_data(self, request, queryset):
+        """Erasure on a person's request (networks.services.user_erase), asked for confirmation first."""
+        people = list(queryset)
+        if "confirm" not in request.POST:
+            return TemplateResponse(
+                request,
+                "admin/networks/user/erase_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Effacer les données personnelles"),
+                    "opts": self.model._meta,
+                    "people": people,
+                    "selected_ids": [person.pk for person in people],
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "action": "erase_personal_data",
+                },
+            )
+        for person in people:
+            label = person.full_name or person.email
+            try:
+                services.user_erase(user=person, by=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{label} : {' '.join(error.messages)}", messages.WARNING)
+                continue
+            self.message_user(
+                request,
+                _("Les données personnelles de %(name)s sont effacées ; le compte est désactivé.") % {"name": label},
+                messages.SUCCESS,
+            )
+
+    def has_erase_personal_data_permission(self, request):
+        return request.user.is_superuser or request.user.has_perm("networks.change_user")
 
     def get_inlines(self, request, obj):
         # Memberships are added once the person exists.

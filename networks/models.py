@@ -58,6 +58,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("actif"), default=True)
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+    # Set when the person's data were erased on request (networks.services.user_erase).
+    erased_at = models.DateTimeField(_("données effacées le"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -84,6 +86,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def public_name(self) -> str:
         """The name shown to other members: never the e-mail address, which is a contact detail."""
+        if self.erased_at:
+            return str(_("Ancien membre"))
         return self.full_name or str(_("Personne sans nom renseigné"))
 
     def get_short_name(self):

@@ -505,13 +505,13 @@ def email_taken_error(email: str) -> ValidationError:
     )
 
 
-@transaction.atomic
 def user_may_be_changed_by(user: User, agent: User) -> bool:
     """An agent changes members' accounts and their own; other staff accounts
     (superusers included) are the superuser's to change."""
     return agent.is_superuser or user.pk == agent.pk or not (user.is_staff or user.is_superuser)
 
 
+@transaction.atomic
 def user_change_email(*, user: User, new_email: str, changed_by: User, keep_session_key: str | None = None) -> bool:
     """Give ``user`` the address ``new_email`` and take the old one away everywhere.
 
@@ -562,3 +562,47 @@ def _sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
             store(session_key=session.session_key).delete()
             ended += 1
     return ended
+
+
+def erased_email(user: User) -> str:
+    """The address an erased account keeps: unique, and delivered nowhere (RFC 6761 ``.invalid``)."""
+    return f"efface-{user.pk}@compte.invalid"
+
+
+@transaction.atomic
+def user_erase(*, user: User, by: User) -> User:
+    """Erase ``user``'s personal data on their request, processed by the agent ``by``.
+
+    The account is deactivated and can no longer sign in: name, phone and
+    address go (the address becomes ``efface-<id>@compte.invalid``), allauth's address
+    records and the password too, and the person's sessions end. Memberships
+    end but stay, so what the person wrote keeps its network and reads
+    « ancien membre de <réseau> ». Network invitations and every e-mail of the
+    outbox to the old address, queued or sent, are deleted. Staff accounts and
+    one's own are refused (ValidationError); nothing personal is logged.
+    """
+    if not (by.is_superuser or by.has_perm("networks.change_user")):
+        raise PermissionDenied
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.pk == by.pk:
+        raise ValidationError(_("Vous ne pouvez pas effacer votre propre compte."), code="erase_self")
+    if user.is_staff or user.is_superuser:
+        raise ValidationError(
+            _("Un compte d'agent ne s'efface pas ainsi : retirez-lui d'abord ses droits d'agent."), code="erase_staff"
+        )
+    if user.erased_at:
+        raise ValidationError(_("Les données de ce compte sont déjà effacées."), code="erase_done")
+    old_email = user.email
+    user.email = erased_email(user)
+    user.full_name = ""
+    user.phone = ""
+    user.is_active = False
+    user.erased_at = timezone.now()
+    user.set_unusable_password()
+    user.save(update_fields=["email", "full_name", "phone", "is_active", "erased_at", "password"])
+    EmailAddress.objects.filter(user=user).delete()
+    user.memberships.filter(is_active=True).update(is_active=False, ended_on=timezone.localdate())
+    Invitation.objects.filter(email__iexact=old_email).delete()
+    OutboxMessage.objects.filter(to_email__iexact=old_email).delete()
+    _sessions_end(user=user)
+    return user

@@ -24,7 +24,6 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,12 +32,12 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
-from django.utils import dateformat, timezone, translation
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, slugify
 from django.utils.translation import gettext as _
 
-from concertation.lib.dates import date_format
+from concertation.lib.dates import PARIS, paris_moment
 from concertation.lib.pdf import html_to_pdf
 from measures import synthesis
 from measures.maps import departement_map
@@ -47,7 +46,6 @@ from networks.models import User
 
 logger = logging.getLogger(__name__)
 
-PARIS = ZoneInfo("Europe/Paris")
 REPORT_MAX_ATTEMPTS = 3
 # A report still pending this long after its request, never started, has lost its task
 # (broker down, queue flushed): the periodic task queues it again; /healthz counts it late.
@@ -224,15 +222,6 @@ def _quote(feedback: Feedback) -> dict:
     return {"feedback": feedback, "network": feedback.network.name, "parts": parts}
 
 
-def _paris(moment) -> str:
-    moment = timezone.localtime(moment, PARIS)
-    return _("%(date)s à %(time)s") % {
-        "date": date_format(moment, "j F Y"),
-        # Translators: the time of day, as a Django date format (« 9 h 05 » in French).
-        "time": dateformat.format(moment, _(r"G \h i")),
-    }
-
-
 # The map's outlines: WeasyPrint applies to an inline SVG only the styles written inside it.
 MAP_STYLE = (
     "<style>.map-area { stroke: #666666; stroke-width: 0.5 } "
@@ -334,8 +323,8 @@ def round_report_data(consultation: ConsultationRound, *, now=None) -> dict:
         "response_count": sum(len(items) for items in responses.values()),
         "departements": departements,
         "map": _outlined(departement_map(departements, "count")) if total else None,
-        "extraction": _("Extraction du %(moment)s (heure de Paris)") % {"moment": _paris(now or timezone.now())},
-        "period": {"opens": _paris(consultation.opens_at), "closes": _paris(consultation.closes_at)},
+        "extraction": _("Extraction du %(moment)s (heure de Paris)") % {"moment": paris_moment(now or timezone.now())},
+        "period": {"opens": paris_moment(consultation.opens_at), "closes": paris_moment(consultation.closes_at)},
     }
 
 

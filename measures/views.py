@@ -2,7 +2,6 @@ import csv
 import unicodedata
 from collections import Counter
 from urllib.parse import unquote, urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 import rules
 from django.conf import settings
@@ -14,7 +13,7 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from concertation.lib.converters import parse_id
 from concertation.lib.dashboard import panels_for
-from concertation.lib.dates import date_format
+from concertation.lib.dates import PARIS, paris_moment
 from concertation.lib.emails import absolute_url
 from concertation.lib.search import clean_query
 from measures import services, synthesis
@@ -45,20 +44,12 @@ def _roadmap_is_visible(request) -> bool:
     return settings.PUBLIC_ROADMAP or request.user.is_authenticated
 
 
-PARIS = ZoneInfo("Europe/Paris")
-
-
 def _extraction_note(moment=None) -> str:
     """« Extraction du 1er décembre 2025 à 14 h 05 (heure de Paris) », for the printed page.
 
     Computed at request time and shown outside the cached fragments: a cached page
     printed later says when it was printed, not when it was cached."""
-    moment = timezone.localtime(moment or timezone.now(), PARIS)
-    day = date_format(moment, "j F Y")
-    return _("Extraction du %(date)s à %(time)s (heure de Paris)") % {
-        "date": day,
-        "time": dateformat.format(moment, r"G \h i"),
-    }
+    return _("Extraction du %(moment)s (heure de Paris)") % {"moment": paris_moment(moment or timezone.now())}
 
 
 def _get_feedback_for_user(request, pk: int, permission: str = "measures.read_feedback") -> Feedback:

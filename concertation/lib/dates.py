@@ -6,9 +6,13 @@ Python writes into e-mails, PDFs and printed pages (``date_format``, a drop-in f
 ``django.utils.formats.date_format``) both go through ``first_of_month_format``."""
 
 import re
+from zoneinfo import ZoneInfo
 
-from django.utils import formats
+from django.utils import dateformat, formats, timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+PARIS = ZoneInfo("Europe/Paris")
 
 # A day of the month ("j", not escaped by a backslash) followed, after spaces, by a
 # month written as a word: F (décembre), N (déc.), M (déc), E (alternative form).
@@ -34,3 +38,13 @@ def first_of_month_format(value, format_string: str | None) -> str | None:
 def date_format(value, format=None, use_l10n=None) -> str:
     """``django.utils.formats.date_format`` writing the first of the month « 1er »."""
     return formats.date_format(value, first_of_month_format(value, format), use_l10n=use_l10n)
+
+
+def paris_moment(moment) -> str:
+    """« 1er décembre 2026 à 9 h 05 »: a moment in Paris time, for printed pages and PDFs."""
+    moment = timezone.localtime(moment, PARIS)
+    return _("%(date)s à %(time)s") % {
+        "date": date_format(moment, "j F Y"),
+        # Translators: the time of day, as a Django date format (« 9 h 05 » in French).
+        "time": dateformat.format(moment, _(r"G \h i")),
+    }

@@ -60,6 +60,12 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "allauth",
     "allauth.account",
+    # Second factor (TOTP and recovery codes), required of staff (networks/mfa.py).
+    "allauth.mfa",
+    # Sign-in through ProConnect for State agents (networks/proconnect/), off unless configured.
+    "allauth.socialaccount",
+    # The audit trail: a history row per change of the models that matter (docs/architecture.md).
+    "simple_history",
     "django_filters",
     "widget_tweaks",
     "dsfr",
@@ -85,6 +91,8 @@ MIDDLEWARE = [
     "concertation.middleware.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Who made a change, for the audit trail's history rows.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "concertation.urls"

@@ -12,11 +12,19 @@ Access itself is still decided by model permissions (the Agents group).
 
 No navigation sidebar: on a 1280 px screen it took the width the lists need for
 their columns; the breadcrumbs and the index lead everywhere.
+
+The site also serves the « Journal des modifications » (the audit trail of every tracked
+model, ``concertation/journal_views.py``), listed last on the index for whoever may read it.
 """
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+
+from concertation import journal_views
+from concertation.lib import journal
+from concertation.lib.converters import IdConverter  # noqa: F401 - registers <id:...>
 
 # (title, app, models in order). A model of the app left out of its app's sections
 # (a new one) goes at the end of the app's last section: never hidden by mistake.
@@ -63,12 +71,49 @@ class PortalAdminSite(AdminSite):
             last = [section for section in sections if section["app_label"] == app_label_][-1]
             last["models"] = [*last["models"], *rest]
         sections = [section for section in sections if section["models"]]
+        if journal.readable_models(request.user):
+            url = reverse("admin:journal", current_app=self.name)
+            sections.append(
+                {
+                    "name": _("Contrôle"),
+                    "app_label": "journal",
+                    "app_url": url,
+                    "has_module_perms": True,
+                    "models": [
+                        {
+                            "name": _("Journal des modifications"),
+                            "object_name": "Journal",
+                            "admin_url": url,
+                            "add_url": None,
+                            "view_only": True,
+                            "perms": {"view": True},
+                        }
+                    ],
+                }
+            )
         if request.user.is_superuser:
             others = [app for label, app in app_dict.items() if label not in PORTAL_APPS]
             for app in others:
                 app["models"].sort(key=lambda model: model["name"])
             sections += sorted(others, key=lambda app: str(app["name"]).lower())
         return sections
+
+    def get_urls(self):
+        own = [
+            path("journal/", self.admin_view(self.journal), name="journal"),
+            path("journal/export.csv", self.admin_view(self.journal_export), name="journal_export"),
+            path("journal/<str:source>/<id:history_id>/", self.admin_view(self.journal_record), name="journal_record"),
+        ]
+        return own + super().get_urls()
+
+    def journal(self, request):
+        return journal_views.journal_view(request, self)
+
+    def journal_export(self, request):
+        return journal_views.journal_export(request, self)
+
+    def journal_record(self, request, source, history_id):
+        return journal_views.journal_record(request, self, source, history_id)
 
 
 class PortalAdminConfig(AdminConfig):

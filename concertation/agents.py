@@ -16,6 +16,7 @@ _workgroups = importlib.import_module("concertation.migrations.0002_agents_workg
 _minutes = importlib.import_module("concertation.migrations.0003_agents_minutes")
 _round_reports = importlib.import_module("concertation.migrations.0004_agents_round_reports")
 _ministries = importlib.import_module("concertation.migrations.0005_agents_ministries")
+_audit = importlib.import_module("concertation.migrations.0006_agents_audit_trail")
 
 AGENTS_GROUP = _migration.AGENTS_GROUP
 LATER_PERMISSIONS = [
@@ -23,6 +24,7 @@ LATER_PERMISSIONS = [
     *_minutes.MINUTES_PERMISSIONS,
     *_round_reports.ROUND_REPORT_PERMISSIONS,
     *_ministries.MINISTRY_PERMISSIONS,
+    *_audit.AUDIT_PERMISSIONS,
 ]
 AGENT_PERMISSIONS = [*_migration.AGENT_PERMISSIONS, *LATER_PERMISSIONS]
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     # Sign-in through ProConnect for State agents (networks/proconnect/), off unless configured.
     "allauth.socialaccount",
+    "networks.proconnect",
     # The audit trail: a history row per change of the models that matter (docs/architecture.md).
     "simple_history",
     "django_filters",
@@ -91,9 +92,18 @@ MIDDLEWARE = [
     "concertation.middleware.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff without a second factor are sent to enrol (networks/mfa.py), the admin included.
+    "networks.mfa.StaffSecondFactorMiddleware",
     # Who made a change, for the audit trail's history rows.
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+
+# The audit trail (concertation/lib/audit.py): reasons of any length; an old version is
+# read, never restored from the admin (a restore would bypass the services); reading an
+# object's history needs the view permission of its history table (Agents: concertation/0006).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
 
 ROOT_URLCONF = "concertation.urls"
 WSGI_APPLICATION = "concertation.wsgi.application"
@@ -190,6 +200,8 @@ CELERY_BEAT_SCHEDULE = {
     "announce-open-rounds": {"task": "measures.tasks.announce_open_rounds", "schedule": 300.0},
     "send-round-reminders": {"task": "measures.tasks.send_round_reminders", "schedule": 3600.0},
     "sweep-outbox": {"task": "outbox.tasks.sweep_outbox", "schedule": 60.0},
+    # The audit trail keeps AUDIT_RETENTION_DAYS days; older rows go once a day.
+    "purge-audit-trail": {"task": "concertation.tasks.purge_audit_trail", "schedule": 86400.0},
     # A tick that waited in the queue past the next one is dropped, not piled up.
     "send-session-reminders": {
         "task": "workgroups.tasks.send_session_reminders",
@@ -253,6 +265,73 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Concertation] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 
+# Second factor (allauth.mfa), required of staff (networks/mfa.py): an authenticator app (TOTP)
+# with recovery codes; no security keys or passkeys, no "trust this browser". Staff cannot
+# deactivate it; another staff member with the right resets a lost one from the admin.
+MFA_ADAPTER = "networks.mfa.StaffMFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Concertation"
+# Only the code of the current 30-second step: a code cannot be used twice within it.
+MFA_TOTP_TOLERANCE = 0
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TRUST_ENABLED = False
+MFA_FORMS = {
+    "activate_totp": "networks.mfa.PortalActivateTOTPForm",
+    "authenticate": "networks.mfa.PortalAuthenticateForm",
+    "reauthenticate": "networks.mfa.PortalReauthenticateForm",
+}
+
+# Sign-in through ProConnect, the State's identity federation for its agents (networks/proconnect/).
+# Off unless PROCONNECT_ENABLED: then the sign-in page shows the ProConnect button. It signs in
+# an existing active account whose verified address is the one ProConnect gives, and never
+# creates an account (accounts come from invitations). PROCONNECT_DISCOVERY_URL is the
+# discovery document's address, or the base it is under (".../api/v2").
+PROCONNECT_ENABLED = env_bool("PROCONNECT_ENABLED", False)
+PROCONNECT_DISCOVERY_URL = env_str("PROCONNECT_DISCOVERY_URL").strip()
+if PROCONNECT_DISCOVERY_URL and "/.well-known/" not in PROCONNECT_DISCOVERY_URL:
+    PROCONNECT_DISCOVERY_URL = PROCONNECT_DISCOVERY_URL.rstrip("/") + "/.well-known/openid-configuration"
+PROCONNECT_CLIENT_ID = env_str("PROCONNECT_CLIENT_ID").strip()
+PROCONNECT_CLIENT_SECRET = env_str("PROCONNECT_CLIENT_SECRET").strip()
+# Assurance levels to require, space-separated (e.g. "eidas1"); empty: ProConnect's default.
+PROCONNECT_ACR_VALUES = env_str("PROCONNECT_ACR_VALUES").split()
+if PROCONNECT_ENABLED:
+    _proconnect_missing = [
+        name
+        for name, value in [
+            ("PROCONNECT_DISCOVERY_URL", PROCONNECT_DISCOVERY_URL),
+            ("PROCONNECT_CLIENT_ID", PROCONNECT_CLIENT_ID),
+            ("PROCONNECT_CLIENT_SECRET", PROCONNECT_CLIENT_SECRET),
+        ]
+        if not value
+    ]
+    if _proconnect_missing:
+        raise ImproperlyConfigured(f"PROCONNECT_ENABLED requires {', '.join(_proconnect_missing)}.")
+    if PRODUCTION and not LOCAL_TRIAL and urlsplit(PROCONNECT_DISCOVERY_URL).scheme != "https":
+        raise ImproperlyConfigured("PROCONNECT_DISCOVERY_URL must start with https:// in production.")
+# allauth's social accounts serve ProConnect only: its application comes from the settings (no
+# SocialApp row), nobody signs up or connects another account through it, tokens are not kept.
+SOCIALACCOUNT_ADAPTER = "networks.proconnect.adapter.ProConnectAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = (
+    {
+        "proconnect": {
+            "APP": {
+                "client_id": PROCONNECT_CLIENT_ID,
+                "secret": PROCONNECT_CLIENT_SECRET,
+                "settings": {"server_url": PROCONNECT_DISCOVERY_URL, "acr_values": PROCONNECT_ACR_VALUES},
+            }
+        }
+    }
+    if PROCONNECT_ENABLED
+    else {}
+)
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+# Seconds allowed to each call to ProConnect (discovery, keys, token, user information).
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("PROCONNECT_TIMEOUT_SECONDS", 10)
+
 # Form bodies up to 8 MB: the minutes' text (200,000 characters at most, which the
 # form explains) may weigh several times that once its accents are encoded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 8 * 1024 * 1024)
@@ -270,6 +349,9 @@ INVITATION_RESENDS_PER_HOUR = env_int("INVITATION_RESENDS_PER_HOUR", 10)
 # Accounts without a sign-in for this many days are listed for the agents' review
 # (admin, people: filter « Inactif depuis plus de N jours »); nothing is deleted automatically.
 INACTIVE_ACCOUNT_DAYS = env_int("INACTIVE_ACCOUNT_DAYS", 365)
+# The audit trail (who changed what) is kept this many days, then deleted by a daily task
+# (0: kept without limit). Stated on the personal data page.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 3 * 365)
 
 # Working-group sessions: answer links in e-mails work until the session starts,
 # and never longer than this; the organiser written in calendar files.

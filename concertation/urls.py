@@ -22,6 +22,9 @@ urlpatterns = [
     # Addresses are changed by staff only: an unverified change would let anyone
     # claim the invitations sent to another person's address.
     path("compte/email/", RedirectView.as_view(pattern_name="dashboard"), name="account_email"),
+    # Social accounts serve ProConnect's sign-in only (networks/proconnect/): no page to connect
+    # another account to one's own, or to remove one.
+    path("compte/3rdparty/", RedirectView.as_view(pattern_name="dashboard"), name="socialaccount_connections"),
     path("compte/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("networks.urls")),

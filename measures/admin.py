@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
+from concertation.lib.history_admin import HistoryAdmin
 from measures import reports, services
 from measures.forms import MeasureImportForm
 from measures.models import (
@@ -35,7 +36,7 @@ class ProgrammeInline(admin.TabularInline):
 
 
 @admin.register(Roadmap)
-class RoadmapAdmin(admin.ModelAdmin):
+class RoadmapAdmin(HistoryAdmin):
     list_display = ["title", "adopted_on"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [ProgrammeInline]
@@ -80,7 +81,7 @@ class MeasureUpdateInline(admin.StackedInline):
 
 
 @admin.register(Ministry)
-class MinistryAdmin(admin.ModelAdmin):
+class MinistryAdmin(HistoryAdmin):
     list_display = ["name", "short_name"]
     search_fields = ["name", "short_name"]
 
@@ -119,7 +120,7 @@ class MeasureAdminForm(forms.ModelForm):
 
 
 @admin.register(Measure)
-class MeasureAdmin(CsvImportMixin, admin.ModelAdmin):
+class MeasureAdmin(CsvImportMixin, HistoryAdmin):
     import_form_class = MeasureImportForm
     import_title = gettext_lazy("Importer des mesures à partir d'un fichier CSV")
     import_help_template = "admin/measures/measure/import_help.html"
@@ -276,7 +277,7 @@ class RoundReportInline(admin.TabularInline):
 
 
 @admin.register(ConsultationRound)
-class ConsultationRoundAdmin(admin.ModelAdmin):
+class ConsultationRoundAdmin(HistoryAdmin):
     # What an agent follows, readable at 1280 px: the roadmap is a filter, the opening e-mail on the form.
     list_display = ["title", "state_label", "network_count", "response_rate", "opens_at", "closes_at"]
     list_filter = [RoundStateFilter, "roadmap"]
@@ -467,7 +468,7 @@ class SentStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(HistoryAdmin):
     list_display = ["measure", "network", "assessment", "status", "submitted_at", "responded_at"]
     list_filter = [
         SentStatusFilter,

@@ -8,6 +8,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from concertation.lib.audit import PortalHistoricalRecords
 from networks.models import Membership, Network, Territory
 
 TEXT_MAX_LENGTH = 5000
@@ -20,6 +21,8 @@ class Roadmap(models.Model):
     slug = models.SlugField(_("identifiant d'adresse"), max_length=80, unique=True)
     adopted_on = models.DateField(_("adoptée le"), null=True, blank=True)
     description = models.TextField(_("description"), blank=True, max_length=TEXT_MAX_LENGTH)
+
+    history = PortalHistoricalRecords()
 
     class Meta:
         verbose_name = _("feuille de route")
@@ -39,6 +42,8 @@ class Programme(models.Model):
     position = models.PositiveSmallIntegerField(_("ordre"), default=1)
     title = models.CharField(_("titre"), max_length=200)
 
+    history = PortalHistoricalRecords()
+
     class Meta:
         verbose_name = _("programme")
         verbose_name_plural = _("programmes")
@@ -56,6 +61,8 @@ class Ministry(models.Model):
     short_name = models.CharField(
         _("nom court"), max_length=60, blank=True, help_text=_("Par exemple : MENJ. Facultatif.")
     )
+
+    history = PortalHistoricalRecords()
 
     class Meta:
         verbose_name = _("ministère")
@@ -126,6 +133,8 @@ class Measure(models.Model):
     )
 
     objects = MeasureQuerySet.as_manager()
+    # Its ministries' rows (MeasureMinistry) have their own history.
+    history = PortalHistoricalRecords()
 
     class Meta:
         verbose_name = _("mesure")
@@ -162,6 +171,8 @@ class MeasureMinistry(models.Model):
         Ministry, verbose_name=_("ministère"), on_delete=models.PROTECT, related_name="measure_rows"
     )
     position = models.PositiveSmallIntegerField(_("ordre"), default=1, help_text=_("1 : ministère chef de file."))
+
+    history = PortalHistoricalRecords()
 
     class Meta:
         verbose_name = _("ministère de la mesure")
@@ -237,6 +248,7 @@ class MeasureUpdate(models.Model):
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     objects = MeasureUpdateQuerySet.as_manager()
+    history = PortalHistoricalRecords()
 
     class Meta:
         verbose_name = _("entrée du suivi")
@@ -286,6 +298,8 @@ class ConsultationRound(models.Model):
     opening_notified_at = models.DateTimeField(_("ouverture annoncée le"), null=True, blank=True, editable=False)
 
     objects = RoundQuerySet.as_manager()
+    # The announcement's time is the sweep's bookkeeping, not a change.
+    history = PortalHistoricalRecords(excluded_fields=["opening_notified_at"], m2m_fields=["measures", "networks"])
 
     class Meta:
         verbose_name = _("consultation")
@@ -453,6 +467,9 @@ class Feedback(models.Model):
     quoted_in_report = models.BooleanField(_("citer dans le rapport"), default=False, db_default=False)
 
     objects = FeedbackQuerySet.as_manager()
+    # The whole text is kept at each save: an edit after submission leaves the earlier text
+    # in the trail. Drafts are their author's only: the journal never shows their rows.
+    history = PortalHistoricalRecords(excluded_fields=["updated_at", "departement", "region"], hidden=Q(status="draft"))
 
     class Meta:
         verbose_name = _("retour de terrain")

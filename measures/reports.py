@@ -36,7 +36,9 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from concertation.lib import audit
 from concertation.lib.dates import PARIS, paris_moment
 from concertation.lib.pdf import html_to_pdf
 from measures import synthesis
@@ -184,6 +186,11 @@ def round_reports_resume(*, grace_minutes: int | None = None) -> int:
     return len(pending)
 
 
+# Why the audit trail's rows were written (concertation.lib.audit).
+QUOTE_CHOSEN = gettext_lazy("Retour cité dans le rapport")
+QUOTE_DROPPED = gettext_lazy("Citation retirée du rapport")
+
+
 @transaction.atomic
 def feedback_quote_set(*, feedback: Feedback, quoted: bool, by: User) -> Feedback:
     """Staff mark (or unmark) a submitted feedback as a quote for its round's report."""
@@ -194,7 +201,8 @@ def feedback_quote_set(*, feedback: Feedback, quoted: bool, by: User) -> Feedbac
         raise ValidationError(_("Seul un retour transmis peut être cité dans le rapport."))
     if feedback.quoted_in_report != quoted:
         feedback.quoted_in_report = quoted
-        feedback.save(update_fields=["quoted_in_report"])
+        with audit.change(QUOTE_CHOSEN if quoted else QUOTE_DROPPED, by=by):
+            feedback.save(update_fields=["quoted_in_report"])
     return feedback
 
 

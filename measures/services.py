@@ -12,7 +12,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_create_with_history
 
+from concertation.lib import audit
 from measures import notifications
 from measures.models import (
     TEXT_MAX_LENGTH,
@@ -32,6 +35,16 @@ from measures.models import (
 from networks.imports import ImportRejected, RowError, read_table
 from networks.models import Membership, Network, Territory, User
 
+# Why the audit trail's rows were written (concertation.lib.audit).
+MEASURE_STATUS_CHANGED = gettext_lazy("Statut de la mesure changé")
+MEASURE_MINISTRIES_CHANGED = gettext_lazy("Ministères de la mesure changés")
+MEASURES_IMPORTED = gettext_lazy("Import CSV des mesures")
+ROUND_OPENED = gettext_lazy("Consultation ouverte")
+ROUND_CLOSED = gettext_lazy("Consultation close")
+FEEDBACK_SUBMITTED = gettext_lazy("Retour transmis")
+FEEDBACK_EDITED_AFTER_SUBMISSION = gettext_lazy("Retour modifié après transmission")
+FEEDBACK_WITHDRAWN = gettext_lazy("Retour retiré")
+FEEDBACK_ANSWERED = gettext_lazy("Réponse de l'administration")
 # --- Measures and their timeline ---------------------------------------------
 
 
@@ -58,18 +71,19 @@ def measure_change_status(
             _("Une mesure « %(old)s » ne peut pas passer à « %(new)s ».")
             % {"old": MeasureStatus(measure.status).label, "new": MeasureStatus(new_status).label}
         )
-    update = MeasureUpdate.objects.create(
-        measure=measure,
-        kind=MeasureUpdate.Kind.STATUS,
-        old_status=measure.status,
-        new_status=new_status,
-        text=text,
-        source=source,
-        author=author,
-        happened_on=happened_on or timezone.localdate(),
-    )
-    measure.status = new_status
-    measure.save(update_fields=["status"])
+    with audit.change(MEASURE_STATUS_CHANGED, by=author):
+        update = MeasureUpdate.objects.create(
+            measure=measure,
+            kind=MeasureUpdate.Kind.STATUS,
+            old_status=measure.status,
+            new_status=new_status,
+            text=text,
+            source=source,
+            author=author,
+            happened_on=happened_on or timezone.localdate(),
+        )
+        measure.status = new_status
+        measure.save(update_fields=["status"])
     return update
 
 
@@ -179,11 +193,21 @@ def _ministries_by_name() -> dict[str, Ministry]:
 def measure_set_ministries(*, measure: Measure, ministries: list[Ministry]) -> None:
     """Give ``measure`` these ministries in this order: the first is the lead ministry."""
     measure.__dict__.pop("ministry_list", None)
-    MeasureMinistry.objects.filter(measure=measure).delete()
-    MeasureMinistry.objects.bulk_create(
-        MeasureMinistry(measure=measure, ministry=ministry, position=position)
-        for position, ministry in enumerate(dict.fromkeys(ministries), 1)
-    )
+    wanted = list(dict.fromkeys(ministries))
+    rows = MeasureMinistry.objects.filter(measure=measure)
+    if list(rows.order_by("position", "pk").values_list("ministry_id", flat=True)) == [m.pk for m in wanted]:
+        return  # unchanged: the audit trail records no removal and re-creation
+    with audit.change(MEASURE_MINISTRIES_CHANGED):
+        rows.delete()
+        # bulk_create writes no history row: the rows' history is written with them.
+        bulk_create_with_history(
+            [
+                MeasureMinistry(measure=measure, ministry=ministry, position=position)
+                for position, ministry in enumerate(wanted, 1)
+            ],
+            MeasureMinistry,
+            default_change_reason=audit.current_reason(),
+        )
 
 
 @transaction.atomic
@@ -253,35 +277,36 @@ def measures_import_csv(*, roadmap: Roadmap, text: str, author: User | None) -> 
     if not rows:
         raise ImportRejected([RowError(1, _("aucune mesure dans le fichier."))])
 
-    created = updated = 0
-    known_ministries, new_ministries = _ministries_by_name(), []
-    for number, programme, title, cell, status in rows:
-        fields = {"programme": programme, "title": title}
-        for name in ("summary", "indicators"):
-            if cell.has(name):
-                fields[name] = cell[name]
-        ministries = []
-        for name in ministry_names(cell["ministries"]):
-            if name.casefold() not in known_ministries:
-                known_ministries[name.casefold()] = Ministry.objects.create(name=name)
-                new_ministries.append(name)
-            ministries.append(known_ministries[name.casefold()])
-        measure = existing.get(number)
-        if measure is None:
-            measure = Measure.objects.create(
-                roadmap=roadmap, number=number, status=status or MeasureStatus.PLANNED, **fields
-            )
-            measure_set_ministries(measure=measure, ministries=ministries)
-            created += 1
-            continue
-        for name, value in fields.items():
-            setattr(measure, name, value)
-        measure.save()
-        if cell.has("ministries"):
-            measure_set_ministries(measure=measure, ministries=ministries)
-        if status:
-            measure_change_status(measure=measure, new_status=status, author=author, source=_("Import CSV"))
-        updated += 1
+    with audit.change(MEASURES_IMPORTED, by=author):
+        created = updated = 0
+        known_ministries, new_ministries = _ministries_by_name(), []
+        for number, programme, title, cell, status in rows:
+            fields = {"programme": programme, "title": title}
+            for name in ("summary", "indicators"):
+                if cell.has(name):
+                    fields[name] = cell[name]
+            ministries = []
+            for name in ministry_names(cell["ministries"]):
+                if name.casefold() not in known_ministries:
+                    known_ministries[name.casefold()] = Ministry.objects.create(name=name)
+                    new_ministries.append(name)
+                ministries.append(known_ministries[name.casefold()])
+            measure = existing.get(number)
+            if measure is None:
+                measure = Measure.objects.create(
+                    roadmap=roadmap, number=number, status=status or MeasureStatus.PLANNED, **fields
+                )
+                measure_set_ministries(measure=measure, ministries=ministries)
+                created += 1
+                continue
+            for name, value in fields.items():
+                setattr(measure, name, value)
+            measure.save()
+            if cell.has("ministries"):
+                measure_set_ministries(measure=measure, ministries=ministries)
+            if status:
+                measure_change_status(measure=measure, new_status=status, author=author, source=_("Import CSV"))
+            updated += 1
     return MeasureImportResult(created, updated, tuple(new_ministries))
 
 
@@ -310,7 +335,8 @@ def round_open_now(*, consultation: ConsultationRound) -> bool:
         return False
     if consultation.opens_at > now:
         consultation.opens_at = now
-        consultation.save(update_fields=["opens_at"])
+        with audit.change(ROUND_OPENED):
+            consultation.save(update_fields=["opens_at"])
     return round_announce_if_open(consultation=consultation)
 
 
@@ -323,7 +349,8 @@ def round_close_now(*, consultation: ConsultationRound) -> bool:
         return False
     consultation.opens_at = min(consultation.opens_at, now - timezone.timedelta(seconds=1))
     consultation.closes_at = now
-    consultation.save(update_fields=["opens_at", "closes_at"])
+    with audit.change(ROUND_CLOSED):
+        consultation.save(update_fields=["opens_at", "closes_at"])
     # Its report is asked for now (the periodic sweep would otherwise, a few minutes later).
     from measures.reports import round_report_request
 
@@ -441,17 +468,26 @@ def _write_content(feedback: Feedback, content: FeedbackContent, submit: bool) -
     feedback.departement, feedback.region = (
         content.territory.departement_and_region() if content.territory else (None, None)
     )
-    if submit and feedback.status != Feedback.Status.SUBMITTED:
+    transmitted = submit and feedback.status != Feedback.Status.SUBMITTED
+    if transmitted:
         feedback.status, feedback.submitted_at = Feedback.Status.SUBMITTED, timezone.now()
     if feedback.status == Feedback.Status.SUBMITTED and not feedback.assessment:
         raise ValidationError(_("Choisissez une appréciation pour transmettre votre retour."))
     feedback.full_clean(exclude=["author", "measure", "network", "round"])
     feedback.save()
+    if transmitted:
+        _draft_history_forget(feedback)
     categories = set(content.categories) & set(ObstacleCategory.values)
     feedback.obstacle_rows.exclude(category__in=categories).delete()
     FeedbackObstacle.objects.bulk_create(
         [FeedbackObstacle(feedback=feedback, category=c) for c in sorted(categories)], ignore_conflicts=True
     )
+
+
+def _draft_history_forget(feedback: Feedback) -> None:
+    """A draft is its author's only: once transmitted or deleted, the audit trail keeps none of
+    its earlier states (the transmitted text is the first the trail shows)."""
+    Feedback.history.filter(id=feedback.pk, status=Feedback.Status.DRAFT).delete()
 
 
 @transaction.atomic
@@ -470,7 +506,9 @@ def feedback_create(
         author=author, measure=measure, network=network, consultation=consultation, territory=content.territory
     )
     feedback = Feedback(author=author, measure=measure, network=network, round=consultation)
-    _write_content(feedback, content, submit)
+    # A draft's rows are hidden from the trail (its author's only): only transmission has a reason.
+    with audit.change(FEEDBACK_SUBMITTED if submit else None, by=author):
+        _write_content(feedback, content, submit)
     return feedback
 
 
@@ -495,7 +533,12 @@ def feedback_update(*, actor: User, feedback: Feedback, content: FeedbackContent
     if feedback.quoted_in_report and texts != (feedback.what_works, feedback.obstacles, feedback.suggestions):
         # Staff chose to quote a text that no longer exists: they choose again.
         feedback.quoted_in_report = False
-    _write_content(feedback, content, submit)
+    if feedback.status == Feedback.Status.SUBMITTED:
+        reason = FEEDBACK_EDITED_AFTER_SUBMISSION  # the trail keeps the earlier text
+    else:
+        reason = FEEDBACK_SUBMITTED if submit else None
+    with audit.change(reason, by=actor):
+        _write_content(feedback, content, submit)
     return feedback
 
 
@@ -506,10 +549,13 @@ def feedback_withdraw(*, actor: User, feedback: Feedback) -> None:
         raise PermissionDenied
     if feedback.status == Feedback.Status.DRAFT:
         # A draft was never anyone else's to read: deleting it leaves nothing behind.
+        pk = feedback.pk
         feedback.delete()
+        Feedback.history.filter(id=pk).delete()
         return
     feedback.status = Feedback.Status.WITHDRAWN
-    feedback.save(update_fields=["status", "updated_at"])
+    with audit.change(FEEDBACK_WITHDRAWN, by=actor):
+        feedback.save(update_fields=["status", "updated_at"])
 
 
 @transaction.atomic
@@ -522,7 +568,8 @@ def feedback_respond(*, responder: User, feedback: Feedback, response: str) -> F
         raise ValidationError(_("Seul un retour transmis peut recevoir une réponse."))
     feedback.response, feedback.responded_by, feedback.responded_at = response.strip(), responder, timezone.now()
     feedback.full_clean(exclude=["author", "measure", "network", "round", "territory"])
-    feedback.save(update_fields=["response", "responded_by", "responded_at", "updated_at"])
+    with audit.change(FEEDBACK_ANSWERED, by=responder):
+        feedback.save(update_fields=["response", "responded_by", "responded_at", "updated_at"])
     notifications.feedback_response_email_queue(feedback=feedback)
     return feedback
 

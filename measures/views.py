@@ -17,8 +17,10 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from concertation.lib import audit
 from concertation.lib.converters import parse_id
 from concertation.lib.dashboard import panels_for
 from concertation.lib.dates import PARIS, paris_moment
@@ -370,6 +372,17 @@ def _csv_safe(value) -> str:
     return "'" + text if text.lstrip(" \n")[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
 
 
+# The audit trail records who exported what (concertation.lib.audit).
+DATA_EXPORTED = gettext_lazy("Données exportées")
+
+
+def _export_recorded(request, what) -> None:
+    """A history row on the exporting person's account: what, with which filters."""
+    filters = request.GET.urlencode()[:500]
+    detail = f"{audit.french(what)} ({filters})" if filters else audit.french(what)
+    audit.record(request.user, DATA_EXPORTED, by=request.user, detail=detail)
+
+
 @inside_required
 def feedback_export(request):
     """The filtered feedback as CSV, UTF-8 with BOM so spreadsheets read the accents."""
@@ -379,6 +392,7 @@ def feedback_export(request):
         .order_by("measure__number", "-submitted_at")
         .prefetch_related("obstacle_rows")
     )
+    _export_recorded(request, gettext_lazy("retours de terrain (CSV)"))
     writer = csv.writer(_Echo(), delimiter=";")
 
     def rows():
@@ -774,6 +788,8 @@ def round_rates_export(request, pk, table):
     )
     _param, columns = RATE_EXPORTS[table]
     rows = tables["networks" if table == "reseaux" else "measures"]["rows"]
+    what = audit.french(gettext_lazy("taux de réponse de « %(title)s » (CSV)")) % {"title": consultation.title}
+    _export_recorded(request, what)
     writer = csv.writer(_Echo(), delimiter=";")
 
     def lines():

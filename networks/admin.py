@@ -1,12 +1,14 @@
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
+from allauth.mfa.admin import AuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -16,9 +18,18 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from concertation.lib.history_admin import HistoryAdmin
 from networks import services
 from networks.admin_import import CsvImportMixin
-from networks.models import Invitation, Membership, Network, Territory, User, normalize_email_address
+from networks.models import (
+    Invitation,
+    Membership,
+    Network,
+    Territory,
+    User,
+    normalize_email_address,
+    sign_in_address_verify,
+)
 from networks.names import clean_person_name
 
 
@@ -75,7 +86,7 @@ class InactiveAccountFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(HistoryAdmin, BaseUserAdmin):
     add_form = PersonCreationForm
     form = PersonChangeForm
     ordering = ["email"]
@@ -100,7 +111,7 @@ class UserAdmin(BaseUserAdmin):
     ]
     readonly_fields = ["last_login", "date_joined"]
 
-    actions = ["erase_personal_data"]
+    actions = ["erase_personal_data", "reset_second_factor"]
 
     @admin.action(
         description=gettext_lazy("Effacer les données personnelles (sur demande)"), permissions=["erase_personal_data"]
@@ -138,6 +149,56 @@ class UserAdmin(BaseUserAdmin):
     def has_erase_personal_data_permission(self, request):
         return request.user.is_superuser or request.user.has_perm("networks.change_user")
 
+    @admin.action(description=gettext_lazy("Réinitialiser le second facteur"), permissions=["reset_second_factor"])
+    def reset_second_factor(self, request, queryset):
+        """A lost second factor (phone and recovery codes), reset after confirmation
+        (networks.services.user_second_factor_reset): the person enrols again at next sign-in."""
+        people = list(queryset)
+        if "confirm" not in request.POST:
+            return TemplateResponse(
+                request,
+                "admin/networks/user/second_factor_reset_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Réinitialiser le second facteur"),
+                    "opts": self.model._meta,
+                    "people": people,
+                    "selected_ids": [person.pk for person in people],
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "action": "reset_second_factor",
+                },
+            )
+        for person in people:
+            label = person.full_name or person.email
+            try:
+                services.user_second_factor_reset(user=person, by=request.user)
+            except PermissionDenied:
+                self.message_user(
+                    request,
+                    _(
+                        "%(name)s : seule la personne qui administre le portail réinitialise le second facteur "
+                        "d'un compte d'agent."
+                    )
+                    % {"name": label},
+                    messages.WARNING,
+                )
+                continue
+            except ValidationError as error:
+                self.message_user(request, f"{label} : {' '.join(error.messages)}", messages.WARNING)
+                continue
+            self.message_user(
+                request,
+                _(
+                    "Le second facteur de %(name)s est réinitialisé et ses sessions sont fermées : "
+                    "à sa prochaine connexion, la personne en activera un nouveau."
+                )
+                % {"name": label},
+                messages.SUCCESS,
+            )
+
+    def has_reset_second_factor_permission(self, request):
+        return request.user.is_superuser or request.user.has_perm("networks.change_user")
+
     def get_inlines(self, request, obj):
         # Memberships are added once the person exists.
         return self.inlines if obj else []
@@ -159,7 +220,11 @@ class UserAdmin(BaseUserAdmin):
 
     def save_model(self, request, obj, form, change):
         new_email = obj.email
-        if not (change and "email" in form.changed_data):
+        if not change:
+            super().save_model(request, obj, form, change)
+            sign_in_address_verify(obj)
+            return
+        if "email" not in form.changed_data:
             super().save_model(request, obj, form, change)
             return
         # The address changes through the service, which takes the old one away everywhere.
@@ -180,7 +245,7 @@ admin.site.unregister(EmailAddress)
 
 
 @admin.register(EmailAddress)
-class ReadOnlyEmailAddressAdmin(EmailAddressAdmin):
+class ReadOnlyEmailAddressAdmin(HistoryAdmin, EmailAddressAdmin):
     actions = None
 
     def has_add_permission(self, request):
@@ -193,8 +258,30 @@ class ReadOnlyEmailAddressAdmin(EmailAddressAdmin):
         return False
 
 
+# allauth's authenticators hold the TOTP secret and the recovery codes' seed: never shown,
+# never edited or deleted by hand. A lost second factor is reset through the people's list
+# (action « Réinitialiser le second facteur », services.user_second_factor_reset).
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class ReadOnlyAuthenticatorAdmin(AuthenticatorAdmin):
+    actions = None
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(HistoryAdmin):
     list_display = ["name", "acronym", "family", "is_active", "member_count"]
     list_filter = ["family", "is_active"]
     search_fields = ["name", "acronym", "description"]
@@ -220,7 +307,7 @@ class TerritoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(HistoryAdmin):
     list_display = ["user", "network", "role", "territory", "is_active", "started_on"]
     list_filter = ["role", "is_active", "network__family", "network"]
     search_fields = ["user__email", "user__full_name", "network__name", "network__acronym", "territory__name"]
@@ -274,7 +361,7 @@ class InvitationAdminForm(NameOnOneLineMixin, forms.ModelForm):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(CsvImportMixin, admin.ModelAdmin):
+class InvitationAdmin(CsvImportMixin, HistoryAdmin):
     form = InvitationAdminForm
     import_title = gettext_lazy("Inviter des personnes à partir d'un fichier CSV")
     import_help_template = "admin/networks/invitation/import_help.html"

@@ -22,3 +22,9 @@ class NetworksConfig(AppConfig):
         from networks.personal_data import register as register_personal_data
 
         register_personal_data()
+        # Staff enrol their second factor right after signing in, without typing the password twice.
+        from django.contrib.auth.signals import user_logged_in
+
+        from networks.mfa import enrolment_follows_sign_in
+
+        user_logged_in.connect(enrolment_follows_sign_in, dispatch_uid="networks.mfa.enrolment_follows_sign_in")

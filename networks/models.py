@@ -3,6 +3,8 @@ import secrets
 import unicodedata
 from datetime import timedelta
 
+import simple_history
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.fields import GenericRelation
@@ -13,10 +15,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from concertation.lib.audit import PortalHistoricalRecords
+
 
 def normalize_email_address(email: str) -> str:
     """E-mail addresses are compared without case: store them lower-cased."""
     return (email or "").strip().lower()
+
+
+def sign_in_address_verify(user) -> None:
+    """The address an account is created with is its one primary, verified
+    address: an invitation link proved it, or staff gave it. ProConnect signs
+    in only an account whose verified address it knows."""
+    EmailAddress.objects.filter(user=user).delete()
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
 
 
 class UserManager(BaseUserManager):
@@ -28,6 +40,7 @@ class UserManager(BaseUserManager):
         user = self.model(email=normalize_email_address(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
+        sign_in_address_verify(user)
         return user
 
     def create_superuser(self, email, password=None, **extra_fields):
@@ -62,6 +75,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     erased_at = models.DateTimeField(_("données effacées le"), null=True, blank=True, editable=False)
 
     objects = UserManager()
+    # The audit trail: never the password's hash, nor each sign-in's time.
+    history = PortalHistoricalRecords(
+        excluded_fields=["password", "last_login"], m2m_fields=["groups", "user_permissions"]
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -123,6 +140,7 @@ class Network(models.Model):
     is_active = models.BooleanField(_("actif"), default=True)
 
     objects = NetworkQuerySet.as_manager()
+    history = PortalHistoricalRecords()
 
     class Meta:
         verbose_name = _("réseau")
@@ -329,6 +347,7 @@ class Membership(models.Model):
     ended_on = models.DateField(_("jusqu'au"), null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
+    history = PortalHistoricalRecords()
 
     class Meta:
         verbose_name = _("adhésion")
@@ -388,6 +407,8 @@ class Invitation(models.Model):
     emails = GenericRelation("outbox.OutboxMessage", content_type_field="about_type", object_id_field="about_id")
 
     objects = InvitationQuerySet.as_manager()
+    # The audit trail: never the link's secret key.
+    history = PortalHistoricalRecords(excluded_fields=["key"])
 
     class Meta:
         verbose_name = _("invitation")
@@ -422,3 +443,7 @@ class Invitation(models.Model):
     def latest_email(self):
         """Its most recent e-mail (use ``prefetch_related("emails")`` on lists)."""
         return max(self.emails.all(), key=lambda message: (message.created_at, message.pk), default=None)
+
+
+# allauth's address records: their history lives in this app (and its migrations).
+simple_history.register(EmailAddress, app="networks", records_class=PortalHistoricalRecords)

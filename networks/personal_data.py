@@ -9,6 +9,8 @@ number of queries. No secret leaves: no password, invitation key or token.
 """
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +46,19 @@ def profile(user) -> list[dict]:
 def email_addresses(user) -> list[dict]:
     rows = EmailAddress.objects.filter(user=user).order_by("-primary", "email")
     return [{"email": row.email, "primary": row.primary, "verified": row.verified} for row in rows]
+
+
+def sign_in_methods(user) -> list[dict]:
+    """The ProConnect identity linked to the account and the second factor (never their secrets)."""
+    linked = [
+        {"kind": str(_("Connexion ProConnect")), "identifier": row.uid, "since": row.date_joined}
+        for row in SocialAccount.objects.filter(user=user).order_by("date_joined", "pk")
+    ]
+    factors = [
+        {"kind": row.get_type_display(), "identifier": "", "since": row.created_at}
+        for row in Authenticator.objects.filter(user=user).order_by("created_at", "pk")
+    ]
+    return linked + factors
 
 
 def memberships(user) -> list[dict]:
@@ -135,6 +150,13 @@ def register() -> None:
         email_addresses,
         order=11,
         fields=[("email", _("Adresse")), ("primary", _("Principale")), ("verified", _("Vérifiée"))],
+    )
+    register_section(
+        "sign_in_methods",
+        _("Moyens de connexion"),
+        sign_in_methods,
+        order=12,
+        fields=[("kind", _("Moyen")), ("identifier", _("Identifiant")), ("since", _("Depuis le"))],
     )
     register_section(
         "memberships",

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import rules
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
@@ -22,7 +24,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from concertation.lib import audit
 from networks import notifications
 from networks.imports import ImportRejected, RowError, read_table
 from networks.models import (
@@ -37,6 +41,17 @@ from networks.models import (
 from networks.names import NAME_NOT_SINGLE_LINE, name_on_one_line, single_line_name
 from networks.tokens import read_invitation_token
 from outbox.models import OutboxMessage
+
+# Why the audit trail's rows were written (concertation.lib.audit).
+INVITATION_SENT = gettext_lazy("Invitation envoyée")
+INVITATION_ACCEPTED = gettext_lazy("Invitation acceptée")
+INVITATION_REVOKED = gettext_lazy("Invitation révoquée")
+ACCOUNT_CREATED = gettext_lazy("Compte créé par invitation")
+MEMBERSHIP_GRANTED = gettext_lazy("Adhésion accordée")
+MEMBERSHIP_ENDED = gettext_lazy("Adhésion terminée")
+EMAIL_CHANGED = gettext_lazy("Adresse électronique changée")
+DATA_ERASED = gettext_lazy("Données effacées")
+SECOND_FACTOR_RESET = gettext_lazy("Second facteur réinitialisé")
 
 # --- Invitations -----------------------------------------------------------
 
@@ -77,21 +92,23 @@ def invitation_send(
     if membership is not None and membership.is_active:
         return InvitationOutcome(kind="already_member", membership=membership)
     if user is not None and inviter.is_staff:
-        return _membership_add(user=user, network=network, role=role, territory=territory, inviter=inviter)
+        with audit.change(MEMBERSHIP_GRANTED, by=inviter):
+            return _membership_add(user=user, network=network, role=role, territory=territory, inviter=inviter)
 
-    invitation = Invitation.objects.select_for_update().pending().filter(network=network, email=email).first()
-    if invitation is None:
-        try:
-            with transaction.atomic():
-                invitation = Invitation.objects.create(network=network, email=email, role=role)
-        except IntegrityError:
-            # The same person invited twice at the same moment: renew the other one.
-            invitation = Invitation.objects.select_for_update().pending().get(network=network, email=email)
-    # Inviting again renews the invitation: new key (older links stop working), new delay.
-    invitation.full_name = full_name or name_on_one_line(invitation.full_name)
-    invitation.role, invitation.territory, invitation.invited_by = role, territory, inviter
-    invitation.key, invitation.created_at = new_invitation_key(), timezone.now()
-    invitation.save()
+    with audit.change(INVITATION_SENT, by=inviter):
+        invitation = Invitation.objects.select_for_update().pending().filter(network=network, email=email).first()
+        if invitation is None:
+            try:
+                with transaction.atomic():
+                    invitation = Invitation.objects.create(network=network, email=email, role=role)
+            except IntegrityError:
+                # The same person invited twice at the same moment: renew the other one.
+                invitation = Invitation.objects.select_for_update().pending().get(network=network, email=email)
+        # Inviting again renews the invitation: new key (older links stop working), new delay.
+        invitation.full_name = full_name or name_on_one_line(invitation.full_name)
+        invitation.role, invitation.territory, invitation.invited_by = role, territory, inviter
+        invitation.key, invitation.created_at = new_invitation_key(), timezone.now()
+        invitation.save()
     notifications.invitation_email_queue(invitation=invitation)
     return InvitationOutcome(kind="invited", invitation=invitation)
 
@@ -133,14 +150,20 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> Acceptanc
     existing_account = user is not None
     if user is None:
         try:
-            with transaction.atomic():
+            with transaction.atomic(), audit.change(ACCOUNT_CREATED):
                 user = User.objects.create_user(invitation.email, password, full_name=full_name)
+                # The person created their own account: its first history row is theirs.
+                User.history.filter(id=user.pk).update(history_user=user)
         except IntegrityError:
             # Another invitation to the same address was accepted at the same moment.
             user, existing_account = User.objects.get(email__iexact=invitation.email), True
-    _membership_activate(user=user, network=invitation.network, role=invitation.role, territory=invitation.territory)
-    invitation.accepted_at, invitation.accepted_by = timezone.now(), user
-    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    with audit.change(MEMBERSHIP_GRANTED, by=user):
+        _membership_activate(
+            user=user, network=invitation.network, role=invitation.role, territory=invitation.territory
+        )
+    with audit.change(INVITATION_ACCEPTED, by=user):
+        invitation.accepted_at, invitation.accepted_by = timezone.now(), user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
     return AcceptanceOutcome(user=user, network=invitation.network, existing_account=existing_account)
 
 
@@ -160,7 +183,8 @@ def invitation_resend(*, inviter: User, invitation: Invitation) -> InvitationOut
 def invitation_revoke(*, invitation: Invitation) -> None:
     if invitation.is_pending:
         invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
+        with audit.change(INVITATION_REVOKED):
+            invitation.save(update_fields=["revoked_at"])
         notifications.invitation_emails_cancel(invitation=invitation)
 
 
@@ -170,7 +194,8 @@ def membership_deactivate(*, actor: User, membership: Membership) -> None:
     if not rules.has_perm("networks.deactivate_membership", actor, membership):
         raise PermissionDenied
     membership.is_active, membership.ended_on = False, timezone.localdate()
-    membership.save(update_fields=["is_active", "ended_on"])
+    with audit.change(MEMBERSHIP_ENDED, by=actor):
+        membership.save(update_fields=["is_active", "ended_on"])
 
 
 # --- Bulk invitations from a CSV file -------------------------------------
@@ -534,7 +559,7 @@ def user_change_email(*, user: User, new_email: str, changed_by: User, keep_sess
         return False
     old_email, user.email = user.email, email
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit.change(EMAIL_CHANGED, by=changed_by):
             user.save(update_fields=["email"])
             addresses.delete()
             EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
@@ -564,6 +589,36 @@ def _sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
     return ended
 
 
+@transaction.atomic
+def user_second_factor_reset(*, user: User, by: User | None) -> int:
+    """Reset the second factor ``user`` lost (phone and recovery codes), at the request of ``by``.
+
+    Deletes the person's authenticators (authenticator app, recovery codes) and ends their
+    sessions: the next sign-in asks for the password alone, and staff are then sent to enrol a
+    new application before any other page (``networks.mfa``). Who may: whoever may change the
+    account (``user_may_be_changed_by``: the superuser for staff accounts, an agent for members'),
+    never on their own account, since the point is that someone else checks who is asking.
+    ``by=None`` is the server's operator (``manage.py second_factor_reset``), for the superuser's
+    own account. Raises ValidationError when the account has no second factor; returns how many
+    authenticators were deleted.
+    """
+    if by is not None:
+        if not (by.is_superuser or by.has_perm("networks.change_user")) or not user_may_be_changed_by(user, by):
+            raise PermissionDenied
+        if user.pk == by.pk:
+            raise ValidationError(
+                _("Votre propre second facteur est réinitialisé par une autre personne habilitée, pas par vous."),
+                code="second_factor_reset_self",
+            )
+    user = User.objects.select_for_update().get(pk=user.pk)
+    deleted, _by_model = Authenticator.objects.filter(user=user).delete()
+    if not deleted:
+        raise ValidationError(_("Ce compte n'a pas de second facteur."), code="second_factor_none")
+    audit.record(user, SECOND_FACTOR_RESET, by=by)
+    _sessions_end(user=user)
+    return deleted
+
+
 def erased_email(user: User) -> str:
     """The address an erased account keeps: unique, and delivered nowhere (RFC 6761 ``.invalid``)."""
     return f"efface-{user.pk}@compte.invalid"
@@ -575,7 +630,7 @@ def user_erase(*, user: User, by: User) -> User:
 
     The account is deactivated and can no longer sign in: name, phone and
     address go (the address becomes ``efface-<id>@compte.invalid``), allauth's address
-    records and the password too, and the person's sessions end. Memberships
+    records, second factor, ProConnect link and the password too, and the person's sessions end. Memberships
     end but stay, so what the person wrote keeps its network and reads
     « ancien membre de <réseau> ». Network invitations and every e-mail of the
     outbox to the old address, queued or sent, are deleted. Staff accounts and
@@ -593,16 +648,40 @@ def user_erase(*, user: User, by: User) -> User:
     if user.erased_at:
         raise ValidationError(_("Les données de ce compte sont déjà effacées."), code="erase_done")
     old_email = user.email
-    user.email = erased_email(user)
-    user.full_name = ""
-    user.phone = ""
-    user.is_active = False
-    user.erased_at = timezone.now()
-    user.set_unusable_password()
-    user.save(update_fields=["email", "full_name", "phone", "is_active", "erased_at", "password"])
-    EmailAddress.objects.filter(user=user).delete()
-    user.memberships.filter(is_active=True).update(is_active=False, ended_on=timezone.localdate())
-    Invitation.objects.filter(email__iexact=old_email).delete()
+    # Every address the account had, as the audit trail knows them (before an earlier change too).
+    known = User.history.filter(id=user.pk).values_list("email", flat=True)
+    addresses = {old_email.lower(), *(address.lower() for address in known)}
+    with audit.change(DATA_ERASED, by=by):
+        user.email = erased_email(user)
+        user.full_name = ""
+        user.phone = ""
+        user.is_active = False
+        user.erased_at = timezone.now()
+        user.set_unusable_password()
+        user.save(update_fields=["email", "full_name", "phone", "is_active", "erased_at", "password"])
+        EmailAddress.objects.filter(user=user).delete()
+        Authenticator.objects.filter(user=user).delete()
+        # The ProConnect identity linked to the account (its ``sub`` and last claims).
+        SocialAccount.objects.filter(user=user).delete()
+        with audit.change(MEMBERSHIP_ENDED):
+            for membership in user.memberships.filter(is_active=True):
+                membership.is_active, membership.ended_on = False, timezone.localdate()
+                membership.save(update_fields=["is_active", "ended_on"])
+        Invitation.objects.filter(email__iexact=old_email).delete()
     OutboxMessage.objects.filter(to_email__iexact=old_email).delete()
+    _history_anonymise(user=user, addresses=addresses)
     _sessions_end(user=user)
     return user
+
+
+def _history_anonymise(*, user: User, addresses: set[str]) -> None:
+    """Erasure reaches the audit trail: the account's earlier rows, its address records' and
+    those of invitations to its addresses keep no name, phone or address. Who did what stays:
+    rows the person wrote still name the account, now anonymised."""
+    erased = erased_email(user)
+    User.history.filter(id=user.pk).update(email=erased, full_name="", phone="")
+    to_them = Q()
+    for address in addresses:
+        to_them |= Q(email__iexact=address)
+    Invitation.history.filter(to_them).update(email=erased, full_name="")
+    EmailAddress.history.filter(to_them | Q(user_id=user.pk)).update(email=erased)

@@ -17,10 +17,12 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from concertation.lib import audit
 from concertation.lib.dates import date_format
 from networks import services
 from networks.access import inside_required
@@ -285,12 +287,17 @@ def _readable(value) -> str:
     return str(value)
 
 
+# The audit trail records each reading of a person's data (concertation.lib.audit).
+PERSONAL_DATA_EXPORTED = gettext_lazy("Données exportées : données personnelles")
+
+
 @login_required
 @never_cache
 @require_http_methods(["GET"])
 def my_data(request):
     """The signed-in person's data, section by section, on one readable page."""
     data = personal_data_for(request.user)
+    audit.record(request.user, PERSONAL_DATA_EXPORTED, by=request.user, detail=gettext_lazy("page « Mes données »"))
     sections = [
         {
             "key": section["key"],
@@ -315,6 +322,7 @@ def my_data(request):
 def my_data_json(request):
     """The same data as a JSON file to download (dates in ISO 8601, UTF-8 text)."""
     data = personal_data_for(request.user)
+    audit.record(request.user, PERSONAL_DATA_EXPORTED, by=request.user, detail=gettext_lazy("fichier JSON"))
     body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     stamp = timezone.localdate().isoformat()

@@ -104,7 +104,8 @@ def agents(db):
 
 @pytest.fixture
 def staff(agents):
-    """An agent of the administration: staff in the Agents group, not a superuser."""
+    """An agent of the administration: staff in the Agents group, not a superuser, with an
+    authenticator app and recovery codes (``UserFactory`` enrols staff: tests.helpers.totp_code)."""
     user = UserFactory(email="agent@anct.example", full_name="Agent Central", is_staff=True)
     user.groups.add(agents)
     return user

@@ -14,6 +14,7 @@ DEFAULT_PASSWORD = "un-mot-de-passe-solide-2026"
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"personne{n}@exemple.fr")
     full_name = factory.Faker("name", locale="fr_FR")
@@ -21,6 +22,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, password=DEFAULT_PASSWORD, **kwargs):
         return model_class.objects.create_user(*args, password=password, **kwargs)
+
+    @factory.post_generation
+    def totp(obj, create, extracted, **kwargs):
+        """Staff sign in with a second factor (networks.mfa): staff and superusers come with an
+        authenticator app and recovery codes, as after enrolment. ``totp=False`` leaves them
+        without (sent to enrol), ``totp=True`` gives one to a member too."""
+        if create and (extracted if extracted is not None else (obj.is_staff or obj.is_superuser)):
+            from tests.helpers import totp_enrol
+
+            totp_enrol(obj)
 
 
 class NetworkFactory(factory.django.DjangoModelFactory):

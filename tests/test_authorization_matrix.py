@@ -62,6 +62,7 @@ ADMIN_COVERED = {
     "admin:logout",
     "admin:networks_user_changelist",
     "admin:auth_group_changelist",
+    "admin:socialaccount_socialaccount_changelist",
     "admin:networks_invitation_changelist",
     "admin:networks_invitation_import",
     "admin:measures_measure_import",
@@ -70,6 +71,10 @@ ADMIN_COVERED = {
     "admin:measures_feedback_change",
     "admin:workgroups_session_changelist",
     "admin:workgroups_minutesversion_pdf",
+    "admin:journal",
+    "admin:journal_export",
+    "admin:journal_record",
+    "admin:measures_feedback_history",
 }
 UNNAMED_COVERED = {"admin/login/"}
 
@@ -109,7 +114,31 @@ EXPECTED = {
     "account_reset_password_from_key_done":           _row("200 200 200 200 200 200 200 200"),
     "account_reset_password_from_key":                _row("200 200 200 200 200 200 200 200"),
     "account_reset_password_done":                    _row("200 200 200 200 200 200 200 200"),
+    # allauth's social accounts serve ProConnect only, off by default (its pages answer 404): the
+    # connections page is the portal's redirect, sign-up closed, the legacy addresses redirect.
+    "socialaccount_connections":                      _row("302 302 302 302 302 302 302 302"),
+    "socialaccount_signup":                           _row("login login login login login login login login"),
+    "socialaccount_login_cancelled":                  _row("200 200 200 200 200 200 200 200"),
+    "socialaccount_login_error":                      _row("401 401 401 401 401 401 401 401"),
+    "compte/social/connections/":                     _row("301 301 301 301 301 301 301 301"),
+    "compte/social/signup/":                          _row("301 301 301 301 301 301 301 301"),
+    "compte/social/login/cancelled/":                 _row("301 301 301 301 301 301 301 301"),
+    "compte/social/login/error/":                     _row("301 301 301 301 301 301 301 301"),
+    "proconnect_login":                               _row("404 404 404 404 404 404 404 404"),
+    "proconnect_callback":                            _row("404 404 404 404 404 404 404 404"),
+    "proconnect_end_session":                         _row("404 404 404 404 404 404 404 404"),
     "set_language":                                   _row("302 302 302 302 302 302 302 302"),
+    # The second factor's pages (networks.mfa): staff and superuser are enrolled, members have none.
+    # Sensitive ones first ask to confirm one's identity (302); a member's missing app or codes are 404;
+    # the sign-in's second step sends back to the sign-in, or to the dashboard once signed in.
+    "mfa_index":                                      _row("login 200 200 200 200 200 200 200"),
+    "mfa_authenticate":                               _row("login 302 302 302 302 302 302 302"),
+    "mfa_reauthenticate":                             _row("login 302 302 302 302 302 200 200"),
+    "mfa_activate_totp":                              _row("login 302 302 302 302 302 302 302"),
+    "mfa_deactivate_totp":                            _row("login 404 404 404 404 404 302 302"),
+    "mfa_view_recovery_codes":                        _row("login 404 404 404 404 404 302 302"),
+    "mfa_generate_recovery_codes":                    _row("login 302 302 302 302 302 302 302"),
+    "mfa_download_recovery_codes":                    _row("login 404 404 404 404 404 302 302"),
     "networks:list":                                  _row("200 200 200 200 200 200 200 200"),
     "networks:detail":                                _row("200 200 200 200 200 200 200 200"),
     "networks:detail|other":                          _row("200 200 200 200 200 200 200 200"),
@@ -179,6 +208,8 @@ EXPECTED = {
     "admin:logout":                                   _row("302 302 302 302 302 302 405 405"),
     "admin:networks_user_changelist":                 _row("302 302 302 302 302 302 200 200"),
     "admin:auth_group_changelist":                    _row("302 302 302 302 302 302 403 200"),
+    # Links between ProConnect identities and accounts: the superuser's to read, not the agents'.
+    "admin:socialaccount_socialaccount_changelist":   _row("302 302 302 302 302 302 403 200"),
     "admin:networks_invitation_changelist":           _row("302 302 302 302 302 302 200 200"),
     "admin:networks_invitation_import":               _row("302 302 302 302 302 302 200 200"),
     "admin:measures_measure_import":                  _row("302 302 302 302 302 302 200 200"),
@@ -187,6 +218,11 @@ EXPECTED = {
     "admin:measures_feedback_change":                 _row("302 302 302 302 302 302 200 200"),
     "admin:workgroups_session_changelist":            _row("302 302 302 302 302 302 200 200"),
     "admin:workgroups_minutesversion_pdf":            _row("302 302 302 302 302 302 200 200"),
+    # The audit trail (journal, its CSV, one change, an object's history): agents and the superuser.
+    "admin:journal":                                  _row("302 302 302 302 302 302 200 200"),
+    "admin:journal_export":                           _row("302 302 302 302 302 302 200 200"),
+    "admin:journal_record":                           _row("302 302 302 302 302 302 200 200"),
+    "admin:measures_feedback_history":                _row("302 302 302 302 302 302 200 200"),
 }
 # fmt: on
 
@@ -382,7 +418,28 @@ TARGETS = {
     "account_reset_password_from_key_done": {},
     "account_reset_password_from_key": {"uidb36": "1", "key": "cle-inconnue"},
     "account_reset_password_done": {},
+    # allauth's social accounts and ProConnect (networks/proconnect/), off by default.
+    "socialaccount_connections": {},
+    "socialaccount_signup": {},
+    "socialaccount_login_cancelled": {},
+    "socialaccount_login_error": {},
+    "compte/social/connections/": lambda w: "/compte/social/connections/",
+    "compte/social/signup/": lambda w: "/compte/social/signup/",
+    "compte/social/login/cancelled/": lambda w: "/compte/social/login/cancelled/",
+    "compte/social/login/error/": lambda w: "/compte/social/login/error/",
+    "proconnect_login": {},
+    "proconnect_callback": ({}, "code=inconnu&state=inconnu"),
+    "proconnect_end_session": {},
     "set_language": {},
+    # allauth's second factor (networks.mfa): staff and superuser are enrolled, members are not.
+    "mfa_index": {},
+    "mfa_authenticate": {},
+    "mfa_reauthenticate": {},
+    "mfa_activate_totp": {},
+    "mfa_deactivate_totp": {},
+    "mfa_view_recovery_codes": {},
+    "mfa_generate_recovery_codes": {},
+    "mfa_download_recovery_codes": {},
     # networks
     "networks:list": {},
     "networks:detail": lambda w: _slug(w),
@@ -455,6 +512,7 @@ TARGETS = {
     "admin:logout": {},
     "admin:networks_user_changelist": {},
     "admin:auth_group_changelist": {},
+    "admin:socialaccount_socialaccount_changelist": {},
     "admin:networks_invitation_changelist": {},
     "admin:networks_invitation_import": {},
     "admin:measures_measure_import": {},
@@ -463,6 +521,13 @@ TARGETS = {
     "admin:measures_feedback_change": lambda w: {"object_id": w.feedback_a.pk},
     "admin:workgroups_session_changelist": {},
     "admin:workgroups_minutesversion_pdf": lambda w: {"object_id": w.version.pk},
+    "admin:journal": {},
+    "admin:journal_export": {},
+    "admin:journal_record": lambda w: {
+        "source": "measures.feedback",
+        "history_id": w.feedback_a.history.latest("history_date").history_id,
+    },
+    "admin:measures_feedback_history": lambda w: {"object_id": w.feedback_a.pk},
 }
 
 

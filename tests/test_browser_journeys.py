@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from networks.models import Membership, Territory
 from tests.factories import MembershipFactory, NetworkFactory, UserFactory
+from tests.helpers import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -146,7 +147,8 @@ def test_the_design_system_script_runs_under_the_content_security_policy(page, l
 def test_the_admin_works_under_the_content_security_policy(page, live_server, password, agents):
     from tests.factories import MeasureFactory
 
-    UserFactory(email="agent@anct.example", is_staff=True).groups.add(agents)
+    agent = UserFactory(email="agent@anct.example", is_staff=True)
+    agent.groups.add(agents)
     measure = MeasureFactory(number=9, title="Emplois francs")
     errors = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -154,6 +156,9 @@ def test_the_admin_works_under_the_content_security_policy(page, live_server, pa
     page.get_by_label("Courriel").fill("agent@anct.example")
     page.locator("#id_password").fill(password)
     page.get_by_role("button", name="Se connecter").last.click()
+    page.get_by_label("Code de vérification").fill(totp_code(agent))  # agents sign in with a second factor
+    page.get_by_role("button", name="Se connecter").last.click()
+    expect(page.get_by_role("link", name="Second facteur")).to_be_visible()
     page.goto(f"{live_server.url}/admin/measures/measure/{measure.pk}/change/")
     expect(page.get_by_role("heading", name="Emplois francs")).to_be_visible()
     page.goto(live_server.url + "/admin/measures/consultationround/add/")

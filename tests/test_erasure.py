@@ -27,7 +27,7 @@ def _erase(client, *people, confirm=True):
 def alice_traces(alice, network_a, measure):
     """Alice wrote a feedback; an invitation and e-mails (one sent, one queued) went to her address."""
     feedback = FeedbackFactory(measure=measure, network=network_a, author=alice)
-    EmailAddress.objects.create(user=alice, email=alice.email, primary=True, verified=True)
+    assert EmailAddress.objects.filter(user=alice, email=alice.email, primary=True, verified=True).exists()
     Invitation.objects.create(network=network_a, email="Alice@Alpha.example", role=Membership.Role.REPRESENTATIVE)
     sent = OutboxMessage.objects.create(
         kind="test", to_email=alice.email, subject="Envoyé", body_text="x", status=OutboxMessage.Status.SENT

@@ -369,6 +369,7 @@ def test_agents_see_their_tables_grouped_by_task(agent_client, staff):
         "Réseaux",
         "Groupes de travail",
         "Courriels",
+        "Contrôle",
     ]
     models = dict(sections)
     assert models["Consultations"][:2] == ["ConsultationRound", "Feedback"]
@@ -376,6 +377,7 @@ def test_agents_see_their_tables_grouped_by_task(agent_client, staff):
     assert models["Réseaux"][:4] == ["Network", "User", "Invitation", "Membership"]
     assert models["Groupes de travail"][:2] == ["WorkingGroup", "Session"]
     assert models["Courriels"] == ["OutboxMessage"]
+    assert models["Contrôle"] == ["Journal"]  # the audit trail (concertation/journal_views.py)
     page = response.content.decode()
     assert reverse("admin:auth_group_changelist") not in page
     assert "/admin/account/" not in page
@@ -402,4 +404,4 @@ def test_the_superuser_still_sees_everything(client):
     assert reverse("admin:auth_group_changelist") in page
     registered = {model._meta.object_name for model in admin.site._registry}
     listed = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
-    assert listed == registered
+    assert listed == registered | {"Journal"}  # every table, and the journal of changes

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from measures.models import Feedback, RoundReport
 from tests.factories import FeedbackFactory, MeasureFactory, RoundFactory
+from tests.helpers import browser_sign_in
 from tests.test_browser_journeys import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,11 +60,8 @@ def test_an_agent_closes_a_round_downloads_its_report_searches_and_answers(
         obstacles="Les employeurs ne connaissent pas le dispositif.",
     )
 
-    # Sign in as a plain agent (staff of the Agents group, not a superuser).
-    page.goto(live_server.url + "/compte/login/")
-    page.get_by_label("Courriel").fill(staff.email)
-    page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Se connecter").last.click()
+    # Sign in as a plain agent (staff of the Agents group, not a superuser), with the app's code.
+    browser_sign_in(page, live_server.url, staff, password)
     expect(page.get_by_role("heading", name="Mon tableau de bord")).to_be_visible()
 
     # Close the round in the admin: the action asks first.

@@ -28,7 +28,7 @@ from networks.tokens import make_invitation_token
 from outbox.kinds import kind_label
 from outbox.models import OutboxMessage
 from tests.factories import FeedbackFactory, SessionFactory
-from tests.helpers import outbox_to
+from tests.helpers import browser_sign_in, outbox_to
 from workgroups.models import Minutes, MinutesVersion, Session
 
 
@@ -329,10 +329,7 @@ def test_the_admin_lists_fit_1280_px_and_report_links_pass_axe(page, live_server
         full_name="Nina Nouvelle-Arrivée",
     )
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(live_server.url + "/compte/login/")
-    page.get_by_label("Courriel").fill(staff.email)
-    page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Se connecter").last.click()
+    browser_sign_in(page, live_server.url, staff, password)  # password, then the app's code
     expect(page.get_by_role("heading", name="Mon tableau de bord")).to_be_visible()
 
     for path, columns in (

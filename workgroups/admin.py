@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from concertation.lib.dates import date_format
+from concertation.lib.history_admin import HistoryAdmin
 from networks.models import Membership
 from workgroups import minutes_services, services
 from workgroups.models import (
@@ -74,7 +75,7 @@ class NetworkDelegateInline(admin.TabularInline):
 
 
 @admin.register(WorkingGroup)
-class WorkingGroupAdmin(admin.ModelAdmin):
+class WorkingGroupAdmin(HistoryAdmin):
     list_display = ["title", "theme", "is_plenary", "is_active", "minutes_public", "created_at"]
     list_filter = ["is_active", "is_plenary", "minutes_public"]
     search_fields = ["title", "theme", "description"]
@@ -225,7 +226,7 @@ class CancelForm(forms.Form):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(HistoryAdmin):
     form = SessionAdminForm
     list_display = ["title", "group", "starts_at", "status", "format", "answers"]
     list_filter = ["status", "format", "group", "starts_at"]
@@ -569,7 +570,7 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(MinutesVersion)
-class MinutesVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MinutesVersionAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = [
         "session",
         "group",
@@ -744,7 +745,7 @@ class ActionItemAdminForm(forms.ModelForm):
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(admin.ModelAdmin):
+class ActionItemAdmin(HistoryAdmin):
     """Agents correct an item's state; its text and owner are the minutes' (the lead's, in the portal)."""
 
     form = ActionItemAdminForm

@@ -20,7 +20,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from concertation.lib import audit
 from concertation.lib.dates import date_format
 from concertation.lib.markdown import render_markdown
 from concertation.lib.pdf import html_to_pdf
@@ -31,6 +33,10 @@ from workgroups import notifications
 from workgroups.models import MINUTES_MAX_LENGTH, ActionItem, Minutes, MinutesVersion, Session, SessionInvitation
 
 logger = logging.getLogger(__name__)
+
+# Why the audit trail's rows were written (concertation.lib.audit).
+MINUTES_PUBLISHED = gettext_lazy("Compte rendu publié")
+ACTION_STATUS_CHANGED = gettext_lazy("État de l'action changé")
 
 # A "#" in the minutes is a section under the page's "Compte rendu" heading (h2): it becomes an h3.
 MINUTES_HEADING_SHIFT = 2
@@ -303,19 +309,20 @@ def minutes_publish(*, minutes: Minutes, by: User, reason: str = "", revision: i
     reason = reason.strip()
     if previous is not None and not reason:
         raise ValidationError({"reason": _("Dites en quelques mots ce que corrige cette nouvelle version.")})
-    _publish_items(minutes)
-    minutes.revision += 1
-    minutes.save(update_fields=["revision"])
-    version = MinutesVersion.objects.create(
-        minutes=minutes,
-        number=(previous.number + 1) if previous else 1,
-        published_by=by,
-        reason=reason[:300],
-        body=minutes.body,
-        body_html=render_markdown(minutes.body, shift_headings=MINUTES_HEADING_SHIFT),
-        snapshot=minutes_snapshot(minutes),
-    )
-    _timeline_follow(version, previous)
+    with audit.change(MINUTES_PUBLISHED, by=by):
+        _publish_items(minutes)
+        minutes.revision += 1
+        minutes.save(update_fields=["revision"])
+        version = MinutesVersion.objects.create(
+            minutes=minutes,
+            number=(previous.number + 1) if previous else 1,
+            published_by=by,
+            reason=reason[:300],
+            body=minutes.body,
+            body_html=render_markdown(minutes.body, shift_headings=MINUTES_HEADING_SHIFT),
+            snapshot=minutes_snapshot(minutes),
+        )
+        _timeline_follow(version, previous)
     transaction.on_commit(lambda: _publish_render(version.pk))
     return version
 
@@ -490,5 +497,6 @@ def action_item_set_status(*, item: ActionItem, by: User, status: str) -> Action
         raise ValidationError(_("État inconnu."))
     item.status = status
     item.done_at = timezone.now() if status == ActionItem.Status.DONE else None
-    item.save(update_fields=["status", "done_at"])
+    with audit.change(ACTION_STATUS_CHANGED, by=by):
+        item.save(update_fields=["status", "done_at"])
     return item

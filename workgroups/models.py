@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from concertation.lib.audit import PortalHistoricalRecords
 from measures.models import Measure
 from networks.models import Membership, Network
 
@@ -79,6 +80,7 @@ class WorkingGroup(models.Model):
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     objects = WorkingGroupQuerySet.as_manager()
+    history = PortalHistoricalRecords(m2m_fields=["measures", "leads", "networks", "people"])
 
     class Meta:
         verbose_name = _("groupe de travail")
@@ -235,6 +237,10 @@ class Session(models.Model):
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
     objects = SessionQuerySet.as_manager()
+    # Calendar bookkeeping (sequence, UID) and the fan-out's progress are not changes people make.
+    history = PortalHistoricalRecords(
+        excluded_fields=["sequence", "uid", "fan_out_requested_at", "fanned_out_at", "updated_at"]
+    )
 
     class Meta:
         verbose_name = _("séance")
@@ -562,6 +568,7 @@ class ActionItem(models.Model):
     done_at = models.DateTimeField(_("faite le"), null=True, blank=True)
 
     objects = ActionItemQuerySet.as_manager()
+    history = PortalHistoricalRecords(excluded_fields=["key"])
 
     class Meta:
         verbose_name = _("décision ou action")
@@ -597,6 +604,12 @@ class MinutesVersion(models.Model):
     pdf_status = models.CharField(_("état du PDF"), max_length=10, choices=PdfStatus.choices, default=PdfStatus.PENDING)
     pdf_error = models.TextField(_("erreur du PDF"), blank=True)
     pdf_attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+
+    # Its publication is the row that counts; the PDF's rendering and what is derived from the
+    # text (its HTML, the frozen title block) are not changes people make.
+    history = PortalHistoricalRecords(
+        excluded_fields=["body_html", "snapshot", "pdf", "pdf_sha256", "pdf_status", "pdf_error", "pdf_attempts"]
+    )
 
     class Meta:
         verbose_name = _("version publiée")

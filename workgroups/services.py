@@ -18,7 +18,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from concertation.lib import audit
 from concertation.lib.dates import date_format
 from networks.models import Membership, Network, User
 from outbox.models import OutboxMessage
@@ -36,6 +38,13 @@ from workgroups.models import (
     WorkingGroup,
     new_answer_key,
 )
+
+# Why the audit trail's rows were written (concertation.lib.audit).
+SESSION_SCHEDULED = gettext_lazy("Séance programmée")
+SESSION_CHANGED = gettext_lazy("Séance modifiée")
+SESSION_CANCELLED = gettext_lazy("Séance annulée")
+SESSION_HELD = gettext_lazy("Séance tenue")
+SESSION_GROUP_INVITED = gettext_lazy("Groupe invité à la séance")
 
 logger = logging.getLogger(__name__)
 
@@ -102,17 +111,18 @@ def session_create(
         raise ValidationError(_("Ce groupe de travail n'est plus actif."))
     session_schedule_check(starts_at=starts_at, ends_at=ends_at, format=format, place=place, online_url=online_url)
     offsets = reminder_offsets_check(DEFAULT_REMINDER_OFFSETS if reminder_offsets is None else reminder_offsets)
-    session = Session.objects.create(
-        group=group,
-        title=title,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        format=format,
-        place=place,
-        online_url=online_url,
-        reminder_offsets=offsets,
-        created_by=by,
-    )
+    with audit.change(SESSION_SCHEDULED, by=by):
+        session = Session.objects.create(
+            group=group,
+            title=title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            format=format,
+            place=place,
+            online_url=online_url,
+            reminder_offsets=offsets,
+            created_by=by,
+        )
     for position, item in enumerate(agenda, start=1):
         AgendaItem.objects.create(session=session, position=position, **item)
     reminders_sync(session=session)
@@ -176,7 +186,8 @@ def session_update(*, session: Session, by: User, **values) -> list[Change]:
         changes = _changes(before, session)
     if changes and session.invitations_sent_at:
         session.sequence += 1
-    session.save()
+    with audit.change(SESSION_CHANGED, by=by):
+        session.save()
     if moved or "reminder_offsets" in values:
         reminders_sync(session=session)
     if moved:
@@ -210,7 +221,8 @@ def session_cancel(*, session: Session, by: User, reason: str = "") -> Session:
     session.cancelled_at = timezone.now()
     session.cancellation_reason = reason.strip()[:500]
     session.sequence += 1
-    session.save()
+    with audit.change(SESSION_CANCELLED, by=by):
+        session.save()
     SessionReminder.objects.filter(session=session, sent_at__isnull=True, skipped_at__isnull=True).update(
         skipped_at=timezone.now()
     )
@@ -355,7 +367,8 @@ def session_invite_group(*, session: Session, by: User) -> Session:
     now = timezone.now()
     session.invitations_sent_at = session.invitations_sent_at or now
     session.fan_out_requested_at, session.fanned_out_at = now, None
-    session.save(update_fields=["invitations_sent_at", "fan_out_requested_at", "fanned_out_at", "updated_at"])
+    with audit.change(SESSION_GROUP_INVITED, by=by):
+        session.save(update_fields=["invitations_sent_at", "fan_out_requested_at", "fanned_out_at", "updated_at"])
     transaction.on_commit(lambda: _publish_fan_out(session.pk))
     return session
 
@@ -641,7 +654,8 @@ def attendance_record(*, session: Session, by: User, present_ids, walk_ins=(), m
     if mark_held and session.status != Session.Status.HELD:
         session.status = Session.Status.HELD
         session.held_at = timezone.now()
-        session.save(update_fields=["status", "held_at", "updated_at"])
+        with audit.change(SESSION_HELD, by=by):
+            session.save(update_fields=["status", "held_at", "updated_at"])
     return session
 
 

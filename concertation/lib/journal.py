@@ -1,0 +1,478 @@
+"""The audit trail's reading side: the history rows of every tracked model, merged newest first.
+
+Knows no app: the tracked models come from ``concertation.lib.audit``. Each history table is
+filtered (person, object type and id, dates), reduced to (date, id, table) and the tables are
+merged by one ``UNION ALL`` ordered by date, which the paginator counts and slices in SQL. The
+rows of a page are then read table by table, each with the id of the object's previous visible
+row (a subquery), and their differences computed here, field by field (``ModelChange`` of
+simple-history's ``diff_against`` runs queries for each row's many-to-many fields; this runs a
+fixed number per page whatever its size): previous rows, many-to-many rows, the objects that
+foreign keys and many-to-many fields name (one query per related model), and whether each
+object still exists (for the link to its admin page).
+
+History rows that a model declares ``hidden`` (feedback drafts, their author's only) are never
+read, and never serve as the previous state of another row.
+"""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.contrib.auth import get_permission_codename, get_user_model
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import CharField, OuterRef, Q, Subquery, Value
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from concertation.lib import audit
+from concertation.lib.converters import parse_id
+from concertation.lib.dates import PARIS
+
+KINDS = {"+": gettext_lazy("Création"), "~": gettext_lazy("Modification"), "-": gettext_lazy("Suppression")}
+# Characters of a value shown in the journal's list; the record's page shows it whole.
+SHORT_VALUE = 160
+PAGE_SIZE = 50
+
+
+def history_model(model):
+    return getattr(model, model._meta.simple_history_manager_attribute).model
+
+
+def source_key(model) -> str:
+    """A tracked model's name in addresses and filters: ``measures.feedback``."""
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def readable_models(user) -> list:
+    """The tracked models whose history ``user`` may read (the view permission of the history table)."""
+    readable = []
+    for model in audit.tracked_models():
+        opts = history_model(model)._meta
+        if user.has_perm(f"{opts.app_label}.{get_permission_codename('view', opts)}"):
+            readable.append(model)
+    return readable
+
+
+def model_label(model) -> str:
+    return capfirst(str(model._meta.verbose_name))
+
+
+# --- The filters ---------------------------------------------------------------------------
+
+DATE_INVALID = gettext_lazy("Date invalide : écrivez-la sous la forme JJ/MM/AAAA, par exemple 31/01/2026.")
+
+
+class JournalFilterForm(forms.Form):
+    """The journal's filters, as GET parameters: ``personne``, ``type``, ``objet``, ``du``, ``au``."""
+
+    personne = forms.CharField(
+        label=gettext_lazy("Personne"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Son adresse électronique, son nom (ou une partie) ou le numéro de son compte."),
+    )
+    type = forms.ChoiceField(label=gettext_lazy("Type d'objet"), required=False)
+    objet = forms.CharField(
+        label=gettext_lazy("Numéro de l'objet"),
+        required=False,
+        max_length=20,
+        help_text=gettext_lazy("Le numéro qui figure dans l'adresse de sa page d'administration."),
+    )
+    du = forms.DateField(
+        label=gettext_lazy("Du"),
+        required=False,
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_INVALID},
+    )
+    au = forms.DateField(
+        label=gettext_lazy("Au (inclus)"),
+        required=False,
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_INVALID},
+    )
+
+    def __init__(self, *args, models=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.models = {source_key(model): model for model in models}
+        choices = sorted(((key, model_label(model)) for key, model in self.models.items()), key=lambda c: c[1])
+        self.fields["type"].choices = [("", _("Tous les types")), *choices]
+        self.fields["type"].error_messages["invalid_choice"] = _("Type d'objet inconnu : choisissez-en un de la liste.")
+
+    def clean_objet(self):
+        value = self.cleaned_data["objet"].strip()
+        if not value:
+            return None
+        number = parse_id(value)
+        if number is None:
+            raise forms.ValidationError(_("Le numéro d'un objet est un nombre entier positif, par exemple 42."))
+        return number
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("du"), cleaned.get("au")
+        if start and end and end < start:
+            self.add_error("au", _("La date de fin précède la date de début : inversez-les."))
+        return cleaned
+
+
+def _person_ids(text: str):
+    User = get_user_model()
+    number = parse_id(text)
+    if number is not None:
+        return User.objects.filter(pk=number).values("pk")
+    return User.objects.filter(Q(email__icontains=text) | Q(full_name__icontains=text)).values("pk")
+
+
+def _paris_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=PARIS)
+
+
+def rows_query(models, filters: dict | None = None):
+    """The merged keys ``{"history_date", "history_id", "audit_table"}`` of the tables of ``models``,
+    filtered and newest first, as one ordered query (None when no table is left)."""
+    filters = filters or {}
+    person = (filters.get("personne") or "").strip()
+    people = _person_ids(person) if person else None
+    wanted = filters.get("type") or ""
+    parts = []
+    for model in models:
+        key = source_key(model)
+        if wanted and wanted != key:
+            continue
+        rows = history_model(model).objects.all()
+        hidden = audit.hidden_rows(model)
+        if hidden is not None:
+            rows = rows.exclude(hidden)
+        if people is not None:
+            rows = rows.filter(history_user_id__in=people)
+        if filters.get("objet"):
+            rows = rows.filter(**{model._meta.pk.attname: filters["objet"]})
+        if filters.get("du"):
+            rows = rows.filter(history_date__gte=_paris_midnight(filters["du"]))
+        if filters.get("au"):
+            rows = rows.filter(history_date__lt=_paris_midnight(filters["au"] + timedelta(days=1)))
+        parts.append(
+            rows.order_by().values("history_date", "history_id", audit_table=Value(key, output_field=CharField()))
+        )
+    if not parts:
+        return None
+    first, *rest = parts
+    merged = first.union(*rest, all=True) if rest else first
+    return merged.order_by("-history_date", "-history_id", "audit_table")
+
+
+# --- Rows as people read them --------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    field: str
+    old: str
+    new: str
+
+    @property
+    def old_short(self) -> str:
+        return _shorten(self.old)
+
+    @property
+    def new_short(self) -> str:
+        return _shorten(self.new)
+
+    @property
+    def shortened(self) -> bool:
+        return len(self.old) > SHORT_VALUE or len(self.new) > SHORT_VALUE
+
+
+@dataclass
+class Entry:
+    model: type
+    record: object
+    date: datetime
+    kind: str
+    user: object | None
+    object_id: int
+    object_label: str
+    object_url: str
+    reason: str
+    changes: list[Change] = field(default_factory=list)
+    values: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return source_key(self.model)
+
+    @property
+    def history_id(self) -> int:
+        return self.record.history_id
+
+    @property
+    def kind_label(self) -> str:
+        return str(KINDS.get(self.kind, self.kind))
+
+    @property
+    def model_label(self) -> str:
+        return model_label(self.model)
+
+    @property
+    def user_label(self) -> str:
+        return _person_label(self.user)
+
+    @property
+    def shortened(self) -> bool:
+        """Whether the list shows a value cut short (the record's page shows it whole)."""
+        return any(change.shortened for change in self.changes)
+
+    @property
+    def paris_date(self) -> datetime:
+        return timezone.localtime(self.date, PARIS)
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= SHORT_VALUE else text[: SHORT_VALUE - 1].rstrip() + "…"
+
+
+def _person_label(user) -> str:
+    # An erased account reads as its anonymised address (efface-<id>@compte.invalid).
+    return (user.full_name or user.email) if user is not None else str(_("Le portail (tâche ou commande)"))
+
+
+def _label(obj) -> str:
+    try:
+        return str(obj)
+    except (ObjectDoesNotExist, AttributeError, TypeError, ValueError):
+        return _("%(type)s n° %(id)s") % {"type": model_label(type(obj)), "id": obj.pk}
+
+
+def _foreign_keys(history):
+    return [f for f in history.tracked_fields if f.many_to_one or f.one_to_one]
+
+
+def _m2m_of(history):
+    """(original field, many-to-many history model, name of the related object's column)."""
+    found = []
+    for m2m in history._history_m2m_fields:
+        rows_model = getattr(history, m2m.name).model
+        reverse_name = m2m.m2m_reverse_field_name()
+        found.append((m2m, rows_model, rows_model._meta.get_field(reverse_name).attname))
+    return found
+
+
+def annotate_previous(model, rows):
+    """``rows`` (history rows of ``model``) with ``previous_id``: the object's visible row before."""
+    history = history_model(model)
+    pk = model._meta.pk.attname
+    before = history.objects.filter(**{pk: OuterRef(pk)}, history_id__lt=OuterRef("history_id"))
+    hidden = audit.hidden_rows(model)
+    if hidden is not None:
+        before = before.exclude(hidden)
+    return rows.select_related("history_user").annotate(
+        previous_id=Subquery(before.order_by("-history_id").values("history_id")[:1])
+    )
+
+
+def load_rows(keys) -> list[tuple[type, object]]:
+    """The history rows named by ``keys`` (``{"audit_table", "history_id"}``), in their order, each
+    with ``previous_id``: one query per table present."""
+    models = {source_key(model): model for model in audit.tracked_models()}
+    wanted = defaultdict(list)
+    for key in keys:
+        wanted[key["audit_table"]].append(key["history_id"])
+    found = {}
+    for source, ids in wanted.items():
+        model = models[source]
+        for row in annotate_previous(model, history_model(model).objects.filter(history_id__in=ids)):
+            found[(source, row.history_id)] = (model, row)
+    pairs = [(key["audit_table"], key["history_id"]) for key in keys]
+    return [found[pair] for pair in pairs if pair in found]
+
+
+class _Display:
+    """Values as people read them, with the objects foreign keys name fetched in bulk."""
+
+    def __init__(self):
+        self.related = {}
+
+    def fetch(self, wanted: dict[type, set]) -> None:
+        for related_model, ids in wanted.items():
+            ids = {pk for pk in ids if pk is not None}
+            if ids:
+                # select_related(): what their names read (a session's group) comes with them.
+                self.related[related_model] = related_model._base_manager.select_related().order_by().in_bulk(ids)
+
+    def obj(self, related_model, pk):
+        return self.related.get(related_model, {}).get(pk)
+
+    def related_label(self, related_model, pk) -> str:
+        obj = self.obj(related_model, pk)
+        if obj is None:
+            return _("%(type)s n° %(id)s (supprimé)") % {"type": model_label(related_model), "id": pk}
+        if related_model is get_user_model():
+            return _person_label(obj)
+        return _label(obj)
+
+    def value(self, model_field, value) -> str:
+        if value is None or value == "":
+            return ""
+        if model_field.many_to_one or model_field.one_to_one:
+            return self.related_label(model_field.related_model, value)
+        if model_field.choices:
+            return str(dict(model_field.flatchoices).get(value, value))
+        if isinstance(value, bool):
+            return _("oui") if value else _("non")
+        if isinstance(value, datetime):
+            return timezone.localtime(value, PARIS).strftime("%d/%m/%Y %H:%M")
+        if isinstance(value, date):
+            return value.strftime("%d/%m/%Y")
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False)
+        return str(value)
+
+    def many(self, related_model, ids) -> str:
+        return ", ".join(sorted(self.related_label(related_model, pk) for pk in ids))
+
+
+def build_entries(request, pairs, *, with_values: bool = False) -> list[Entry]:
+    """Entries for ``pairs`` of (model, history row with ``previous_id``), in their order: a
+    fixed number of queries whatever their number (per table and per related model)."""
+    by_model = defaultdict(list)
+    for model, row in pairs:
+        by_model[model].append(row)
+    previous, m2m_ids, exists = {}, {}, {}
+    wanted = defaultdict(set)
+    for model, rows in by_model.items():
+        history = history_model(model)
+        previous[model] = history.objects.in_bulk([row.previous_id for row in rows if row.previous_id])
+        every = [*rows, *previous[model].values()]
+        for fk in _foreign_keys(history):
+            wanted[fk.related_model] |= {getattr(row, fk.attname) for row in every}
+        ids = [row.history_id for row in every]
+        for m2m, rows_model, column in _m2m_of(history):
+            sets = defaultdict(set)
+            for history_id, related_id in rows_model.objects.filter(history_id__in=ids).values_list(
+                "history_id", column
+            ):
+                sets[history_id].add(related_id)
+            m2m_ids[(model, m2m.name)] = sets
+            for related_ids in sets.values():
+                wanted[m2m.related_model] |= related_ids
+        pk = model._meta.pk.attname
+        exists[model] = set(
+            model._base_manager.filter(pk__in={getattr(row, pk) for row in rows})
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+    display = _Display()
+    display.fetch(wanted)
+    entries = []
+    for model, row in pairs:
+        history = history_model(model)
+        before = previous[model].get(row.previous_id)
+        entry = Entry(
+            model=model,
+            record=row,
+            date=row.history_date,
+            kind=row.history_type,
+            user=row.history_user,
+            object_id=getattr(row, model._meta.pk.attname),
+            object_label=_object_label(model, history, row, display),
+            object_url=_admin_url(request, model, getattr(row, model._meta.pk.attname), exists[model]),
+            reason=row.history_change_reason or "",
+        )
+        if row.history_type != "-":
+            entry.changes = _changes(model, history, row, before, display, m2m_ids)
+        if with_values:
+            entry.values = _values(model, history, row, display, m2m_ids)
+        entries.append(entry)
+    return entries
+
+
+def _object_label(model, history, row, display) -> str:
+    """The object as it was at that row (its ``__str__``), its relations taken from what was fetched."""
+    instance = model(**{f.attname: getattr(row, f.attname) for f in history.tracked_fields})
+    for fk in _foreign_keys(history):
+        related_id = getattr(row, fk.attname)
+        if related_id is not None:
+            instance._state.fields_cache[fk.name] = display.obj(fk.related_model, related_id)
+    if model is get_user_model():
+        return _person_label(instance)
+    return _label(instance)
+
+
+def _admin_url(request, model, pk, existing) -> str:
+    if pk not in existing or request is None:
+        return ""
+    from django.contrib import admin
+
+    model_admin = admin.site._registry.get(model)
+    if model_admin is None or not model_admin.has_view_or_change_permission(request):
+        return ""
+    try:
+        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
+    except NoReverseMatch:
+        return ""
+
+
+def _shown_fields(model, history):
+    return [f for f in history.tracked_fields if not f.primary_key]
+
+
+def _changes(model, history, row, before, display, m2m_ids) -> list[Change]:
+    """Fields whose value differs from the previous row (every filled one for a first row)."""
+    changes = []
+    for model_field in _shown_fields(model, history):
+        new = getattr(row, model_field.attname)
+        old = getattr(before, model_field.attname) if before is not None else None
+        if before is not None and old == new:
+            continue
+        if before is None and (new is None or new == ""):
+            continue
+        changes.append(
+            Change(
+                capfirst(str(model_field.verbose_name)),
+                display.value(model_field, old),
+                display.value(model_field, new),
+            )
+        )
+    for m2m, _rows_model, _column in _m2m_of(history):
+        sets = m2m_ids[(model, m2m.name)]
+        new = sets.get(row.history_id, set())
+        old = sets.get(before.history_id, set()) if before is not None else set()
+        if new == old:
+            continue
+        label = capfirst(str(m2m.verbose_name))
+        if before is None:
+            changes.append(Change(label, "", display.many(m2m.related_model, new)))
+            continue
+        removed, added = old - new, new - old
+        changes.append(
+            Change(
+                label,
+                _("retrait : %(names)s") % {"names": display.many(m2m.related_model, removed)} if removed else "",
+                _("ajout : %(names)s") % {"names": display.many(m2m.related_model, added)} if added else "",
+            )
+        )
+    return changes
+
+
+def _values(model, history, row, display, m2m_ids) -> list[tuple[str, str]]:
+    """Every tracked field of the row, as it stood (the record's page)."""
+    values = [
+        (capfirst(str(f.verbose_name)), display.value(f, getattr(row, f.attname)))
+        for f in _shown_fields(model, history)
+    ]
+    for m2m, _rows_model, _column in _m2m_of(history):
+        ids = m2m_ids[(model, m2m.name)].get(row.history_id, set())
+        values.append((capfirst(str(m2m.verbose_name)), display.many(m2m.related_model, ids)))
+    return values
+
+
+def entry_lines(entry: Entry) -> str:
+    """Its changes on one cell (CSV): « Champ : ancien → nouveau », one per line, whole."""
+    return "\n".join(f"{change.field} : {change.old or '—'} → {change.new or '—'}" for change in entry.changes)

@@ -178,5 +178,6 @@ def personal_data(request):
             "invitation_max_age_days": settings.INVITATION_MAX_AGE_DAYS,
             "inactive_account_days": settings.INACTIVE_ACCOUNT_DAYS,
             "session_answer_link_max_age_days": settings.SESSION_ANSWER_LINK_MAX_AGE_DAYS,
+            "audit_retention_days": settings.AUDIT_RETENTION_DAYS,
         },
     )

@@ -19,7 +19,7 @@ from measures.models import (
     ObstacleCategory,
     Roadmap,
 )
-from networks.models import Membership, Network, Territory, User
+from networks.models import Membership, Network, Territory, User, sign_in_address_verify
 
 PROGRAMMES = [
     "Sécurité et prévention de la délinquance",
@@ -182,6 +182,7 @@ def _demo_feedback(roadmap: Roadmap) -> None:
         )
         author.set_unusable_password()
         author.save()
+        sign_in_address_verify(author)
         Membership.objects.get_or_create(
             user=author, network=network, defaults={"role": Membership.Role.REPRESENTATIVE}
         )

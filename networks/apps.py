@@ -28,3 +28,11 @@ class NetworksConfig(AppConfig):
         from networks.mfa import enrolment_follows_sign_in
 
         user_logged_in.connect(enrolment_follows_sign_in, dispatch_uid="networks.mfa.enrolment_follows_sign_in")
+        # The session that enrolls has passed the second factor; the account's other sessions end.
+        from allauth.mfa.signals import authenticator_added
+
+        from networks.mfa import enrolment_passes_second_factor
+
+        authenticator_added.connect(
+            enrolment_passes_second_factor, dispatch_uid="networks.mfa.enrolment_passes_second_factor"
+        )

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from concertation.agents import agents_group
 from networks import services
-from networks.models import Membership, Network, Territory, User
+from networks.models import Membership, Network, Territory, User, sign_in_address_verify
 
 F = Network.Family
 
@@ -172,6 +172,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         user.full_name, user.is_staff, user.is_superuser, user.is_active = full_name, staff, False, True
         user.set_password(DEMO_PASSWORD)
         user.save()
+        sign_in_address_verify(user)
         if staff:
             user.groups.add(agents_group())
         if network_slug:

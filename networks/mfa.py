@@ -4,8 +4,12 @@ Everything the portal adds to allauth's MFA lives here:
 
 - ``second_factor_required`` and ``has_totp``: who must have one, who has one;
 - ``StaffSecondFactorMiddleware``: a signed-in agent or superuser without an active TOTP
-  authenticator is sent to enrol, from every page but the second factor's own, signing
-  out, the language switch and ``/healthz``;
+  authenticator is sent to enrol; one whose *session* has not passed the second factor
+  (signed in before enrolling, or before being made staff, or elsewhere while someone else
+  enrolled) is asked for the code; only signing out, the language switch and ``/healthz``
+  stay open meanwhile;
+- ``enrolment_passes_second_factor``: the session that enrolled typed a valid code, so it
+  counts as having passed the second factor; the account's other sessions end;
 - ``enrolment_follows_sign_in``: the password just typed at sign-in counts as the confirmation
   enrolment asks for, so that it is not asked twice in a row;
 - ``StaffMFAAdapter``: French messages, and no deactivation of TOTP for staff;
@@ -19,33 +23,31 @@ e-mail or a social account. A lost factor is reset by another staff member with 
 
 import time
 
-from allauth.account.internal.flows.login import get_authentication_records
+from allauth.account.internal.flows.login import get_authentication_records, record_authentication
 from allauth.account.internal.flows.reauthentication import reauthenticate_by_password
+from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm
+from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY as TOTP_SECRET_SESSION_KEY
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
 # Where an agent sent to enrol was going (a local path, kept for the « Continuer » link after enrolment).
 NEXT_SESSION_KEY = "second_factor_next"
 
-# Pages a staff member without a second factor may still open (URL names; every ``mfa_*`` page too).
-EXEMPT_URL_NAMES = frozenset(
-    {
-        "account_logout",
-        # Enrolling asks for the password again when the sign-in is older than a few minutes.
-        "account_reauthenticate",
-        "set_language",
-        "healthz",
-        "admin:logout",
-    }
-)
+# Pages a staff member whose session has not passed the second factor may still open (URL names).
+ALWAYS_OPEN = frozenset({"account_logout", "set_language", "healthz", "admin:logout"})
+# Without a TOTP authenticator: enrolling (which may ask for the password again when the sign-in
+# is older than a few minutes). The recovery codes come once the session has passed.
+OPEN_FOR_ENROLMENT = ALWAYS_OPEN | {"mfa_index", "mfa_activate_totp", "account_reauthenticate"}
+# With one, in a session that has not used it: typing the code.
+OPEN_FOR_THE_CODE = ALWAYS_OPEN | {"mfa_reauthenticate"}
 
 
 def second_factor_required(user) -> bool:
@@ -57,12 +59,15 @@ def has_totp(user) -> bool:
     return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
 
 
-def _exempt(request) -> bool:
-    if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
-        return True
+def session_passed_second_factor(request, user) -> bool:
+    """This session typed a code of the account's second factor: at sign-in (allauth's stage),
+    on the code page, or when it enrolled (``enrolment_passes_second_factor``)."""
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, user))
+
+
+def _view_name(request) -> str:
     match = getattr(request, "resolver_match", None)
-    name = match.view_name if match else ""
-    return name.startswith("mfa_") or name in EXEMPT_URL_NAMES
+    return match.view_name if match else ""
 
 
 class StaffSecondFactorMiddleware:
@@ -81,7 +86,19 @@ class StaffSecondFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)
-        if not second_factor_required(user) or _exempt(request) or has_totp(user):
+        if not second_factor_required(user) or request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            return None
+        name = _view_name(request)
+        if has_totp(user):
+            if name in OPEN_FOR_THE_CODE or session_passed_second_factor(request, user):
+                return None
+            messages.info(
+                request,
+                _("Saisissez le code de votre application d'authentification pour continuer."),
+            )
+            target = request.get_full_path() if request.method == "GET" else reverse("admin:index")
+            return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': target})}")
+        if name in OPEN_FOR_ENROLMENT:
             return None
         if request.method == "GET":
             request.session[NEXT_SESSION_KEY] = request.get_full_path()
@@ -104,6 +121,19 @@ def enrolment_follows_sign_in(sender, request, user, **kwargs):
     records = get_authentication_records(request, user)
     if records and records[-1].get("method") == "password" and time.time() - records[-1].get("at", 0) < 60:
         reauthenticate_by_password(request)
+
+
+def enrolment_passes_second_factor(sender, request, user, authenticator, **kwargs):
+    """``authenticator_added``: enrolling a TOTP application means typing a valid code, so this
+    session has passed the second factor. Every other session of the account ends: one opened
+    with the password alone (by the owner or by someone who knew it) must not ride on this
+    enrolment."""
+    if authenticator.type != Authenticator.Type.TOTP or request is None or not hasattr(request, "session"):
+        return
+    record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type, enrolled=True)
+    from networks.services import user_sessions_end
+
+    user_sessions_end(user=user, keep_session_key=request.session.session_key)
 
 
 def enrolment_next_url(request) -> str:
@@ -162,7 +192,13 @@ def _code_field(form, label, help_text):
 
 class PortalActivateTOTPForm(ActivateTOTPForm):
     def __init__(self, *args, **kwargs):
+        # allauth draws a new key at each display of the page: reloading it, or being sent back
+        # to it from another link, would silently void the key just scanned. The key stays the
+        # same for the session until enrolment succeeds (allauth then forgets it).
+        drawn = allauth_context.request.session.get(TOTP_SECRET_SESSION_KEY)
         super().__init__(*args, **kwargs)
+        if drawn and not self.is_bound:
+            self.secret = allauth_context.request.session[TOTP_SECRET_SESSION_KEY] = drawn
         _code_field(
             self,
             _("Code à 6 chiffres"),

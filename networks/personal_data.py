@@ -49,16 +49,22 @@ def email_addresses(user) -> list[dict]:
 
 
 def sign_in_methods(user) -> list[dict]:
-    """The ProConnect identity linked to the account and the second factor (never their secrets)."""
+    """The password (whether there is one), the ProConnect identity linked to the account and the
+    second factor: never their secrets."""
     linked = [
         {"kind": str(_("Connexion ProConnect")), "identifier": row.uid, "since": row.date_joined}
         for row in SocialAccount.objects.filter(user=user).order_by("date_joined", "pk")
     ]
+    factor_names = {
+        Authenticator.Type.TOTP: _("Application d'authentification (second facteur)"),
+        Authenticator.Type.RECOVERY_CODES: _("Codes de récupération (second facteur)"),
+    }
     factors = [
-        {"kind": row.get_type_display(), "identifier": "", "since": row.created_at}
+        {"kind": str(factor_names.get(row.type, row.get_type_display())), "identifier": "", "since": row.created_at}
         for row in Authenticator.objects.filter(user=user).order_by("created_at", "pk")
     ]
-    return linked + factors
+    password = [{"kind": str(_("Mot de passe")), "identifier": "", "since": None}] if user.has_usable_password() else []
+    return password + linked + factors
 
 
 def memberships(user) -> list[dict]:

@@ -16,7 +16,9 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import SESSION_KEY
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -27,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from concertation.lib import audit
+from concertation.lib.personal_data import erasers
 from networks import notifications
 from networks.imports import ImportRejected, RowError, read_table
 from networks.models import (
@@ -52,6 +55,8 @@ MEMBERSHIP_ENDED = gettext_lazy("Adhésion terminée")
 EMAIL_CHANGED = gettext_lazy("Adresse électronique changée")
 DATA_ERASED = gettext_lazy("Données effacées")
 SECOND_FACTOR_RESET = gettext_lazy("Second facteur réinitialisé")
+# How the admin's log names a membership of an erased account.
+ERASED_MEMBERSHIP = gettext_lazy("Adhésion d'un compte effacé")
 
 # --- Invitations -----------------------------------------------------------
 
@@ -146,7 +151,8 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> Acceptanc
     """Use an invitation link: create the account and the membership, once."""
     full_name = single_line_name(full_name)
     invitation = read_invitation_token(token, for_update=True)
-    user = User.objects.filter(email__iexact=invitation.email).first()
+    # Exact match on the stored lower-cased address: the database's case folding would match look-alikes.
+    user = User.objects.filter(email=normalize_email_address(invitation.email)).first()
     existing_account = user is not None
     if user is None:
         try:
@@ -156,7 +162,7 @@ def invitation_accept(*, token: str, full_name: str, password: str) -> Acceptanc
                 User.history.filter(id=user.pk).update(history_user=user)
         except IntegrityError:
             # Another invitation to the same address was accepted at the same moment.
-            user, existing_account = User.objects.get(email__iexact=invitation.email), True
+            user, existing_account = User.objects.get(email=normalize_email_address(invitation.email)), True
     with audit.change(MEMBERSHIP_GRANTED, by=user):
         _membership_activate(
             user=user, network=invitation.network, role=invitation.role, territory=invitation.territory
@@ -568,11 +574,11 @@ def user_change_email(*, user: User, new_email: str, changed_by: User, keep_sess
         raise email_taken_error(email) from None
     # What was still waiting for the old mailbox goes to the new one.
     OutboxMessage.objects.filter(to_email__iexact=old_email).unsent().update(to_email=email)
-    _sessions_end(user=user, keep_session_key=keep_session_key)
+    user_sessions_end(user=user, keep_session_key=keep_session_key)
     return True
 
 
-def _sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
+def user_sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
     """Sign ``user`` out everywhere but ``keep_session_key``; returns how many sessions ended.
 
     Works with the sessions kept in the database (``db`` and ``cached_db``
@@ -615,7 +621,7 @@ def user_second_factor_reset(*, user: User, by: User | None) -> int:
     if not deleted:
         raise ValidationError(_("Ce compte n'a pas de second facteur."), code="second_factor_none")
     audit.record(user, SECOND_FACTOR_RESET, by=by)
-    _sessions_end(user=user)
+    user_sessions_end(user=user)
     return deleted
 
 
@@ -667,11 +673,31 @@ def user_erase(*, user: User, by: User) -> User:
             for membership in user.memberships.filter(is_active=True):
                 membership.is_active, membership.ended_on = False, timezone.localdate()
                 membership.save(update_fields=["is_active", "ended_on"])
-        Invitation.objects.filter(email__iexact=old_email).delete()
-    OutboxMessage.objects.filter(to_email__iexact=old_email).delete()
+        to_them, their_mail = Q(accepted_by=user), Q(pk__in=[])
+        for address in addresses:
+            to_them |= Q(email__iexact=address)
+            their_mail |= Q(to_email__iexact=address)
+        Invitation.objects.filter(to_them).delete()
+        for erase in erasers():
+            erase(user)
+    OutboxMessage.objects.filter(their_mail).delete()
     _history_anonymise(user=user, addresses=addresses)
-    _sessions_end(user=user)
+    _admin_log_anonymise(user=user)
+    user_sessions_end(user=user)
     return user
+
+
+def _admin_log_anonymise(*, user: User) -> None:
+    """The admin's own log (« Mes actions » on its index) names the objects it changed: the
+    account's entries and its memberships' keep the anonymised address instead of the name."""
+    erased = erased_email(user)
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)).update(
+        object_repr=erased
+    )
+    memberships = [str(pk) for pk in user.memberships.values_list("pk", flat=True)]
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Membership), object_id__in=memberships
+    ).update(object_repr=audit.french(ERASED_MEMBERSHIP))
 
 
 def _history_anonymise(*, user: User, addresses: set[str]) -> None:

@@ -23,11 +23,19 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from concertation.lib import audit
-from concertation.lib.dates import date_format
+from concertation.lib.dates import PARIS, date_format
 from networks import services
 from networks.access import inside_required
 from networks.forms import AcceptInvitationForm, InvitationForm, territory_label
-from networks.models import TERRITORY_SEARCH_MAX_LENGTH, Invitation, Membership, Network, Territory, User
+from networks.models import (
+    TERRITORY_SEARCH_MAX_LENGTH,
+    Invitation,
+    Membership,
+    Network,
+    Territory,
+    User,
+    normalize_email_address,
+)
 from networks.personal_data import personal_data_for
 from networks.tokens import InvitationLinkError, read_invitation_token
 from outbox.models import OutboxMessage
@@ -207,7 +215,7 @@ def accept_invitation(request, token):
     if request.user.is_authenticated and request.user.email != invitation.email:
         return render(request, "networks/invitation_other_account.html", {"invitation": invitation}, status=403)
 
-    has_account = User.objects.filter(email__iexact=invitation.email).exists()
+    has_account = User.objects.filter(email=normalize_email_address(invitation.email)).exists()
     form = (
         None
         if has_account
@@ -316,6 +324,16 @@ def my_data(request):
     )
 
 
+class ParisTimeJSONEncoder(DjangoJSONEncoder):
+    """Moments written in Paris time with their offset (« 2026-12-02T14:00:00+01:00 »), as the
+    readable page shows them, rather than in UTC."""
+
+    def default(self, o):
+        if isinstance(o, datetime) and timezone.is_aware(o):
+            o = o.astimezone(PARIS)
+        return super().default(o)
+
+
 @login_required
 @never_cache
 @require_http_methods(["GET"])
@@ -323,7 +341,7 @@ def my_data_json(request):
     """The same data as a JSON file to download (dates in ISO 8601, UTF-8 text)."""
     data = personal_data_for(request.user)
     audit.record(request.user, PERSONAL_DATA_EXPORTED, by=request.user, detail=gettext_lazy("fichier JSON"))
-    body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+    body = json.dumps(data, cls=ParisTimeJSONEncoder, ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="mes-donnees-concertation-{stamp}.json"'

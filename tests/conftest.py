@@ -39,6 +39,42 @@ def _unit_test_settings(settings):
     app.conf.task_always_eager = True
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _force_login_is_a_complete_sign_in():
+    """``Client.force_login`` stands for a finished sign-in: for an account with a second factor,
+    its password and its code, as allauth records them in the session. Tests of the second factor
+    itself sign in through the real pages (``tests.helpers.sign_in_with_code``)."""
+    import time
+
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+    from allauth.account.internal.userkit import user_id_to_str
+    from allauth.mfa.models import Authenticator
+    from django.test import Client
+
+    original = Client._login
+
+    def _login(self, user, backend=None):
+        original(self, user, backend)
+        totp = Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).first()
+        if totp is None:
+            return
+        session = self.session
+        now = time.time()
+        session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = user_id_to_str(user)
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+            {"method": "password", "at": now, "email": user.email},
+            {"method": "mfa", "at": now, "id": totp.pk, "type": "totp"},
+        ]
+        session.save()
+
+    Client._login = _login
+    yield
+    Client._login = original
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     # Debian's Chromium, installed by `make system-deps`; never a downloaded build.

@@ -103,6 +103,10 @@ def test_it_makes_the_demo_agent_a_plain_staff_member_of_the_group():
     assert agent.is_staff and not agent.is_superuser
     assert list(agent.groups.values_list("name", flat=True)) == [AGENTS_GROUP]
     assert not User.objects.filter(is_superuser=True).exists()
+    # Every demo account signs in with its address, verified (ProConnect matches on it).
+    from allauth.account.models import EmailAddress
+
+    assert EmailAddress.objects.filter(user=agent, email=agent.email, primary=True, verified=True).exists()
 
 
 def test_it_makes_the_test_agent_a_plain_staff_member_of_the_group(staff):

@@ -120,3 +120,36 @@ def test_members_cannot_erase(alice, bob):
 def test_the_action_is_offered_to_agents(agent_client):
     body = agent_client.get(CHANGELIST).content.decode()
     assert "Effacer les données personnelles (sur demande)" in body
+
+
+def test_erasure_reaches_earlier_addresses_the_admin_log_and_session_comments(agent_client, alice, staff, invited):
+    """What the person left elsewhere: invitations and e-mails to an address she had before, the
+    admin's « Mes actions » naming her, and the free comment she wrote when answering a session."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from workgroups.models import SessionInvitation
+
+    old_address = "alice.avant@alpha.example"
+    services.user_change_email(user=alice, new_email="alice.nouvelle@alpha.example", changed_by=staff)
+    Invitation.objects.create(network=alice.memberships.get().network, email=old_address.upper(), role="representative")
+    OutboxMessage.objects.create(kind="test", to_email=old_address, subject="Avant", body_text="x")
+    alice.refresh_from_db()
+    User.history.filter(id=alice.pk).update(email=old_address)  # the trail knows the earlier address
+    answer = SessionInvitation.objects.get(user=alice)
+    answer.comment = "Joignable au 06 12 34 56 78"
+    answer.save()
+    LogEntry.objects.log_actions(
+        user_id=staff.pk, queryset=[alice], action_flag=CHANGE, change_message="", single_object=True
+    )
+
+    services.user_erase(user=alice, by=staff)
+
+    assert not Invitation.objects.filter(email__iexact=old_address).exists()
+    assert not OutboxMessage.objects.filter(to_email=old_address).exists()
+    answer.refresh_from_db()
+    assert answer.comment == ""
+    entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(alice.pk))
+    assert {entry.object_repr for entry in entries} == {f"efface-{alice.pk}@compte.invalid"}
+    index = agent_client.get(reverse("admin:index")).content.decode()
+    assert "Alice Alpha" not in index

@@ -1,8 +1,10 @@
 """A person's own data (RGPD): the download from the account page, the review of
 inactive accounts in the admin, and the « données personnelles » page."""
 
+import html
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -108,9 +110,11 @@ def test_alice_downloads_her_data_and_nothing_of_bob(
         ("Séance de suivi 0", "Participera", "J'apporte les chiffres 0", True)
     ]
     assert [a["text"] for a in sections["action_items"]["items"]] == ["Relancer la préfecture 0"]
-    # Dates in ISO 8601.
+    # Dates in ISO 8601, in Paris time with its offset, as the readable page shows them.
     joined = sections["profile"]["items"][0]["date_joined"]
-    assert timezone.datetime.fromisoformat(joined.replace("Z", "+00:00"))
+    moment = timezone.datetime.fromisoformat(joined)
+    assert moment.utcoffset() == moment.astimezone(ZoneInfo("Europe/Paris")).utcoffset()
+    assert not joined.endswith("Z")
 
 
 def test_bob_does_not_see_alices_data(
@@ -213,3 +217,29 @@ def test_the_personal_data_page_states_durations_and_contacts_from_settings(clie
     assert "Mission d&#x27;intérêt public" in body or "Mission d'intérêt public" in body
     assert reverse("networks:my_data") in body
     assert "deux ans" not in body  # nothing in the code deletes accounts after two years
+
+
+def test_the_personal_data_page_states_the_audit_trails_retention(client, settings):
+    settings.AUDIT_RETENTION_DAYS = 730
+    body = html.unescape(client.get(reverse("personal_data")).content.decode())
+    assert "Le journal des modifications est conservé 730 jours, puis effacé automatiquement." in body
+    assert "le journal des modifications perd votre nom" in body
+    settings.AUDIT_RETENTION_DAYS = 0
+    body = html.unescape(client.get(reverse("personal_data")).content.decode())
+    assert "Le journal des modifications est conservé sans limite de durée." in body
+
+
+def test_sign_in_methods_are_listed_without_their_secrets(client, staff):
+    from allauth.mfa.models import Authenticator
+    from allauth.socialaccount.models import SocialAccount
+
+    SocialAccount.objects.create(user=staff, provider="proconnect", uid="sub-agent-0001", extra_data={"idp_id": "x"})
+    data = json.loads(_download(client, staff).content)
+    methods = {section["key"]: section for section in data["sections"]}["sign_in_methods"]["items"]
+
+    kinds = [item["kind"] for item in methods]
+    assert kinds[:2] == ["Mot de passe", "Connexion ProConnect"]
+    assert "Application d'authentification (second facteur)" in kinds
+    assert "sub-agent-0001" in [item["identifier"] for item in methods]
+    secret = Authenticator.objects.get(user=staff, type=Authenticator.Type.TOTP).data["secret"]
+    assert secret not in json.dumps(data)

@@ -158,6 +158,19 @@ def test_the_next_sign_in_uses_the_linked_identity_and_the_address_compared_with
     assert SocialAccount.objects.count() == 1
 
 
+@pytest.mark.parametrize("look_alike", ["camılle.agent@ministere.gouv.fr", "camille.agent@miniſtere.gouv.fr"])
+def test_an_address_that_only_folds_to_the_accounts_is_refused(proconnect_on, camille, live_server, look_alike):
+    """PostgreSQL's UPPER() folds « ı » to « I » and « ſ » to « S »: addresses are compared exactly."""
+    proconnect_on.email = look_alike
+
+    browser = Browser(live_server.url)
+    page = browser.sign_in_with_proconnect()
+
+    assert page.status_code == 403
+    assert not browser.is_signed_in()
+    assert not SocialAccount.objects.exists()
+
+
 def test_a_sign_in_goes_back_to_the_page_asked_for(proconnect_on, camille, live_server):
     browser = Browser(live_server.url)
     asked = reverse("networks:my_data")
@@ -233,6 +246,9 @@ def test_an_address_without_an_account_is_told_to_ask_for_an_invitation(proconne
 
     assert page.status_code == 403
     assert "Demandez une invitation" in text(page)
+    assert "Adresse transmise par ProConnect : inconnue@ministere.gouv.fr." in " ".join(
+        text(page).replace("<strong>", "").replace("</strong>", "").split()
+    )
     assert not browser.is_signed_in()
     assert User.objects.count() == users
     assert not SocialAccount.objects.exists()

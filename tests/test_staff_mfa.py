@@ -107,6 +107,8 @@ def test_members_are_never_asked_to_enrol(client, alice):
     assert not _has_totp(alice)
 
 
+# allauth announces a new authenticator on commit, within the request: these tests commit for real.
+@pytest.mark.django_db(transaction=True)
 def test_an_agent_enrols_sees_recovery_codes_and_reaches_the_admin(client, newcomer, password):
     client.force_login(newcomer)
     client.get(reverse("admin:index"))  # sent away from the admin: the portal keeps where to
@@ -136,6 +138,8 @@ def test_an_agent_enrols_sees_recovery_codes_and_reaches_the_admin(client, newco
     assert download.status_code == 200 and codes[0] in download.content.decode()
 
 
+# allauth announces a new authenticator on commit, within the request: these tests commit for real.
+@pytest.mark.django_db(transaction=True)
 def test_signing_in_leads_straight_to_enrolment_without_typing_the_password_twice(client, newcomer, password):
     response = client.post(LOGIN, {"login": newcomer.email, "password": password}, follow=True)
     assert [url for url, _status in response.redirect_chain] == [reverse("dashboard"), ACTIVATE]
@@ -299,6 +303,8 @@ def _reset(client, *people, confirm=True):
     return client.post(CHANGELIST, data, follow=confirm)
 
 
+# allauth announces a new authenticator on commit, within the request: these tests commit for real.
+@pytest.mark.django_db(transaction=True)
 def test_the_superuser_resets_an_agents_lost_factor_after_confirmation(client, superuser, staff, password):
     lost = Client()
     sign_in_with_code(lost, staff, password)
@@ -371,3 +377,76 @@ def test_erasure_removes_a_members_authenticators(staff, alice):
     totp_enrol(alice)
     services.user_erase(user=alice, by=staff)
     assert not Authenticator.objects.filter(user=alice).exists()
+
+
+# --- The session, not only the account, must have passed the second factor ------------------------
+
+
+# allauth announces a new authenticator on commit, within the request: these tests commit for real.
+@pytest.mark.django_db(transaction=True)
+def test_a_session_opened_with_the_password_alone_ends_when_the_owner_enrols(client, newcomer, password):
+    """Someone who knew the password waits at the enrolment page while the owner enrols elsewhere."""
+    _password_then_page(client, newcomer, password)
+    owner = Client()
+    _password_then_page(owner, newcomer, password)
+    _enrol(owner, password)
+
+    assert owner.get(reverse("admin:index")).status_code == 200
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+    assert client.get(reverse("dashboard"))["Location"].startswith(LOGIN)
+
+
+def test_an_enrolled_account_without_the_code_in_this_session_is_asked_for_it(staff):
+    """A session that never typed the code (opened before the person was made staff, for one) reaches
+    nothing of the staff's, not even the recovery codes, until the code is typed."""
+    session_client = Client()
+    session_client.force_login(staff)
+    session = session_client.session
+    session["account_authentication_methods"] = [{"method": "password", "at": time.time(), "email": staff.email}]
+    session.save()
+
+    for url in (reverse("admin:index"), reverse("mfa_view_recovery_codes"), reverse("measures:round_list")):
+        response = session_client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("mfa_reauthenticate")), url
+
+    page = session_client.get(response["Location"])
+    assert page.status_code == 200
+    assert "Saisissez le code de votre application" in _text(page)
+    done = session_client.post(response["Location"], {"code": totp_code(staff)})
+    assert done.status_code == 302 and done["Location"] == reverse("measures:round_list")
+    assert session_client.get(reverse("admin:index")).status_code == 200
+
+
+def test_a_member_made_staff_types_the_code_before_the_admin(client, agents, password):
+    member = UserFactory(email="future.agente@anct.example", totp=True)
+    sign_in_with_code(client, member, password)
+    member.is_staff = True
+    member.save()
+    member.groups.add(agents)
+
+    # Her session typed the code at sign-in: it stays valid.
+    assert client.get(reverse("admin:index")).status_code == 200
+
+    # A new sign-in with the password alone stops at the code.
+    other = Client()
+    response = other.post(LOGIN, {"login": member.email, "password": password})
+    assert response["Location"] == AUTHENTICATE
+    response = other.get(reverse("admin:index"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+
+
+def test_the_key_stays_the_same_when_the_enrolment_page_is_shown_again(client, newcomer, password):
+    """Reloading the page, or being sent back to it from a menu link, keeps the key already scanned."""
+    _password_then_page(client, newcomer, password)
+    first = client.get(ACTIVATE).content.decode()
+    secret = re.search(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<', first).group(1)
+    client.get(reverse("admin:index"), follow=True)
+
+    again = client.get(ACTIVATE).content.decode()
+
+    assert re.search(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<', again).group(1) == secret
+    response = client.post(ACTIVATE, {"code": totp_code(secret)})
+    assert response.status_code == 302
+    assert totp_secret(newcomer) == secret.replace(" ", "")

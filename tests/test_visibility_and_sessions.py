@@ -345,6 +345,28 @@ def test_the_session_is_written_at_most_once_a_minute(client, settings, alice):
     assert client.session[IdleSessionMiddleware.KEY] > stamp
 
 
+def test_a_session_ends_at_its_maximum_length_however_active(client, settings, alice):
+    """Requests push the cookie's expiry forward; the sign-in time does not move."""
+    settings.SESSION_COOKIE_AGE = 12 * 3600
+    settings.SESSION_IDLE_MINUTES = 120
+    client.force_login(alice)
+    assert int(time.time()) - client.session[IdleSessionMiddleware.SIGNED_IN_KEY] < 5
+    session = client.session
+    session[IdleSessionMiddleware.SIGNED_IN_KEY] = int(time.time()) - 12 * 3600 + 60
+    session.save()
+    _set_last_activity(client, 30)  # active a moment ago
+    assert client.get(reverse("dashboard")).status_code == 200
+
+    session = client.session
+    session[IdleSessionMiddleware.SIGNED_IN_KEY] = int(time.time()) - 12 * 3600 - 1
+    session.save()
+    _set_last_activity(client, 30)
+    response = client.get(reverse("dashboard"), follow=True)
+
+    assert "Votre session a atteint sa durée maximale de 12 heures." in _text(response)
+    assert not response.wsgi_request.user.is_authenticated
+
+
 SETTINGS_CODE = (
     "from django.conf import settings; from django.urls import reverse, resolve;"
     "print(settings.SESSION_COOKIE_AGE, settings.SESSION_IDLE_MINUTES, reverse('admin:index'),"

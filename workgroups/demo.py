@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from measures.models import Measure
 from networks.demo import DEMO_PASSWORD
-from networks.models import Network, User
+from networks.models import Network, User, sign_in_address_verify
 from workgroups import minutes_services, services
 from workgroups.models import ActionItem, AgendaItem, MinutesVersion, Session, SessionInvitation, WorkingGroup
 
@@ -53,6 +53,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     lead.full_name, lead.is_staff, lead.is_superuser, lead.is_active = LEAD_NAME, False, False, True
     lead.set_password(DEMO_PASSWORD)
     lead.save()
+    sign_in_address_verify(lead)
 
     thematic, _created = WorkingGroup.objects.update_or_create(
         title=THEMATIC_TITLE,

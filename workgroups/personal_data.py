@@ -6,7 +6,7 @@ action items they own and the minutes they published. Registered from
 
 from django.utils.translation import gettext_lazy as _
 
-from concertation.lib.personal_data import register_section
+from concertation.lib.personal_data import register_eraser, register_section
 from workgroups.models import ActionItem, MinutesVersion, NetworkDelegate, SessionInvitation, WorkingGroup
 
 
@@ -93,6 +93,7 @@ def minutes_published(user) -> list[dict]:
 
 
 def register() -> None:
+    register_eraser("workgroups", erase)
     register_section(
         "working_groups",
         _("Groupes de travail"),
@@ -149,3 +150,9 @@ def register() -> None:
             ("reason", _("Motif de la correction")),
         ],
     )
+
+
+def erase(user) -> None:
+    """Erasure: the free comments the person wrote when answering session invitations go (their
+    answers and attendance stay, as the record of who came, under the anonymised account)."""
+    SessionInvitation.objects.filter(user=user).exclude(comment="").update(comment="")

@@ -46,3 +46,18 @@ def register_section(
 def sections() -> list[PersonalDataSection]:
     """Every registered section, in order (then by key, for a stable file)."""
     return sorted(_sections.values(), key=lambda section: (section.order, section.key))
+
+
+# Erasure (RGPD, right to erasure): ``networks.services.user_erase`` anonymises the account,
+# then calls every eraser registered here, in its transaction, for what the other apps keep
+# about the person (a session answer's free comment, for one). An eraser takes the user and
+# returns nothing; it must be safe to run twice.
+_erasers: dict[str, Callable[[object], None]] = {}
+
+
+def register_eraser(key: str, erase: Callable[[object], None]) -> None:
+    _erasers[key] = erase
+
+
+def erasers() -> list[Callable[[object], None]]:
+    return [_erasers[key] for key in sorted(_erasers)]

@@ -35,9 +35,12 @@ PROCONNECT_LINKED = gettext_lazy("Identité ProConnect associée au compte")
 def account_for_email(email: str | None):
     """The one active, not erased account with ``email`` among its verified addresses, or None."""
     email = (email or "").strip()
-    if not email:
+    # Addresses are stored lower-cased: compared exactly, never with the database's case folding,
+    # which would match look-alikes (« ı » and « ſ » fold to « I » and « S »). ProConnect's addresses
+    # are plain ASCII; anything else is refused.
+    if not email or not email.isascii():
         return None
-    addresses = EmailAddress.objects.filter(email__iexact=email, verified=True).select_related("user")
+    addresses = EmailAddress.objects.filter(email=email.lower(), verified=True).select_related("user")
     users = {address.user_id: address.user for address in addresses}
     if len(users) != 1:
         return None
@@ -76,7 +79,7 @@ class ProConnectAccountAdapter(DefaultSocialAccountAdapter):
         email = next((address.email for address in sociallogin.email_addresses if address.verified), None)
         user = account_for_email(email)
         if user is None:
-            self._refuse(request, "no active account has this verified address")
+            self._refuse(request, "no active account has this verified address", email=email)
         account = sociallogin.account
         if sociallogin.is_existing:
             if sociallogin.user.pk != user.pk:
@@ -99,9 +102,11 @@ class ProConnectAccountAdapter(DefaultSocialAccountAdapter):
             audit.record(user, PROCONNECT_LINKED, by=user)
         sociallogin.account, sociallogin.user = account, user
 
-    def _refuse(self, request, reason: str):
+    def _refuse(self, request, reason: str, email: str | None = None):
         logger.info("ProConnect sign-in refused: %s.", reason)
-        raise ImmediateHttpResponse(render(request, "proconnect/refused.html", status=403))
+        # The address ProConnect gave is shown to its owner: the one to quote when asking for an invitation.
+        context = {"proconnect_email": email}
+        raise ImmediateHttpResponse(render(request, "proconnect/refused.html", context, status=403))
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):
         # The reason, never a token: ProConnectError's messages are written to be logged.

@@ -7,9 +7,11 @@ was committed.
 """
 
 import csv
+import re
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import rules
 from allauth.account.models import EmailAddress
@@ -711,3 +713,18 @@ def _history_anonymise(*, user: User, addresses: set[str]) -> None:
         to_them |= Q(email__iexact=address)
     Invitation.history.filter(to_them).update(email=erased, full_name="")
     EmailAddress.history.filter(to_them | Q(user_id=user.pk)).update(email=erased)
+    _reasons_anonymise(addresses=addresses, erased=erased)
+
+
+def _reasons_anonymise(*, addresses: set[str], erased: str) -> None:
+    """Reasons may name the person: an export filtered on their address, as typed or as it
+    travels in a query string. Few rows match; each is rewritten."""
+    forms = {form for address in addresses for form in (address, quote(address, safe=""), quote_plus(address))}
+    pattern = re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
+    for model in audit.tracked_models():
+        history = model.history.model
+        named = Q(pk__in=[])
+        for form in forms:
+            named |= Q(history_change_reason__icontains=form)
+        for pk, reason in history.objects.filter(named).values_list("pk", "history_change_reason"):
+            history.objects.filter(pk=pk).update(history_change_reason=pattern.sub(erased, reason))

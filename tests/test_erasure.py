@@ -153,3 +153,16 @@ def test_erasure_reaches_earlier_addresses_the_admin_log_and_session_comments(ag
     assert {entry.object_repr for entry in entries} == {f"efface-{alice.pk}@compte.invalid"}
     index = agent_client.get(reverse("admin:index")).content.decode()
     assert "Alice Alpha" not in index
+
+
+def test_erasure_removes_the_address_from_the_reasons_of_the_trail(alice, staff):
+    from concertation.lib import audit
+
+    audit.record(staff, "Données exportées", by=staff, detail="journal (personne=Alice%40Alpha.example)")
+    audit.record(staff, "Données exportées", by=staff, detail="journal (personne : alice@alpha.example)")
+
+    services.user_erase(user=alice, by=staff)
+
+    reasons = list(User.history.filter(id=staff.pk).values_list("history_change_reason", flat=True))
+    assert not any("alpha.example" in (reason or "").lower() for reason in reasons)
+    assert sum(f"efface-{alice.pk}@compte.invalid" in (reason or "") for reason in reasons) == 2

@@ -63,3 +63,31 @@ def test_the_migration_verifies_the_addresses_of_existing_accounts():
     assert addresses(without) == [("sans@ville.example", True, True)]
     assert addresses(unverified) == [("pas.verifiee@ville.example", True, True)]
     assert addresses(erased) == []
+
+
+def test_the_migration_runs_a_few_queries_whatever_the_number_of_accounts(django_assert_max_num_queries):
+    people = [UserFactory() for _ in range(30)]
+    EmailAddress.objects.filter(user__in=people).delete()
+    EmailAddress.objects.create(user=people[0], email="autre@ville.example", primary=False, verified=True)
+    migration = import_module("networks.migrations.0007_sign_in_addresses_verified")
+
+    with django_assert_max_num_queries(8):  # bulk statements: the same at 30 accounts as at 20,000
+        migration.verify_sign_in_addresses(apps, None)
+
+    assert addresses(people[0]) == [(people[0].email, True, True)]
+    assert EmailAddress.objects.filter(user__in=people, primary=True, verified=True).count() == 30
+
+
+def test_the_command_catches_accounts_made_by_old_processes_during_a_deployment():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    person = UserFactory(email="pendant.la.mise.a.jour@ville.example")
+    EmailAddress.objects.filter(user=person).delete()
+    out = StringIO()
+
+    call_command("verify_sign_in_addresses", stdout=out)
+
+    assert "1 adresse(s) de connexion ajoutée(s)." in out.getvalue()
+    assert addresses(person) == [("pendant.la.mise.a.jour@ville.example", True, True)]

@@ -9,11 +9,12 @@ only the tables the person may read. The engine is ``concertation.lib.journal``.
 
 import csv
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -113,17 +114,18 @@ class _Echo:
 def journal_export(request, admin_site):
     """The filtered journal as CSV (UTF-8 with BOM, « ; »), every change whole, streamed."""
     models = _readable(request)
-    _form, filters = _filters(request, models)
+    form, filters = _filters(request, models)
     if filters is None:
         # Filters with errors: the page explains them.
         return journal_view(request, admin_site)
     query = journal.rows_query(models, filters)
+    with translation.override(settings.LANGUAGE_CODE):  # the trail is written in French
+        filters_in_words = form.in_words()
     audit.record(
         request.user,
         JOURNAL_EXPORTED,
         by=request.user,
-        detail=audit.french(gettext_lazy("journal des modifications (CSV)"))
-        + (f" ({request.GET.urlencode()[:500]})" if request.GET else ""),
+        detail=audit.with_filters(gettext_lazy("journal des modifications (CSV)"), filters_in_words),
     )
     writer = csv.writer(_Echo(), delimiter=";")
 

@@ -13,7 +13,7 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -376,23 +376,26 @@ def _csv_safe(value) -> str:
 DATA_EXPORTED = gettext_lazy("Données exportées")
 
 
-def _export_recorded(request, what) -> None:
-    """A history row on the exporting person's account: what, with which filters."""
-    filters = request.GET.urlencode()[:500]
-    detail = f"{audit.french(what)} ({filters})" if filters else audit.french(what)
-    audit.record(request.user, DATA_EXPORTED, by=request.user, detail=detail)
+def _export_recorded(request, what, feedback_filter: FeedbackFilter | None = None) -> None:
+    """A history row on the exporting person's account: what, with which filters, in words and
+    in French (« Filtres : Programme « X » ; Appréciation « Y » »), never the raw query string."""
+    filters = ""
+    if feedback_filter is not None and feedback_filter.is_bound:
+        with translation.override(settings.LANGUAGE_CODE):
+            filters = feedback_filter.describe()
+    audit.record(request.user, DATA_EXPORTED, by=request.user, detail=audit.with_filters(what, filters))
 
 
 @inside_required
 def feedback_export(request):
     """The filtered feedback as CSV, UTF-8 with BOM so spreadsheets read the accents."""
+    feedback_filter = _filtered_feedback(request)
     queryset = (
-        _filtered_feedback(request)
-        .qs.select_related("measure__programme", "departement")
+        feedback_filter.qs.select_related("measure__programme", "departement")
         .order_by("measure__number", "-submitted_at")
         .prefetch_related("obstacle_rows")
     )
-    _export_recorded(request, gettext_lazy("retours de terrain (CSV)"))
+    _export_recorded(request, gettext_lazy("retours de terrain (CSV)"), feedback_filter)
     writer = csv.writer(_Echo(), delimiter=";")
 
     def rows():

@@ -13,14 +13,21 @@ unknown parameter, single-use codes) and records them for the tests' assertions.
 key id), ``userinfo_unknown_key`` (the user information signed by a key it does not
 publish), ``sub_mismatch``, ``userinfo_json`` (plain JSON instead of a JWT), ``deny``
 (the person refuses: ``error=access_denied``).
+
+``delay`` makes each call from the portal (discovery, token, key set, user information)
+wait that many seconds before answering, like a slow ProConnect; ``trickle`` sends the user
+information's body one byte every that many seconds; ``calls`` counts the portal's calls by
+endpoint. ``rotate_key`` publishes a new key and signs with it from then on.
 """
 
 import base64
 import hashlib
 import json
 import secrets
+import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -45,6 +52,14 @@ AUTHORIZE_PARAMETERS = {
     "code_challenge_method",
 }
 
+# The endpoints the portal calls itself, by the name ``calls`` counts them under.
+PORTAL_CALLS = {
+    "/.well-known/openid-configuration": "discovery",
+    "/token": "token",
+    "/jwks": "jwks",
+    "/userinfo": "userinfo",
+}
+
 
 def new_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -62,6 +77,11 @@ class FakeProConnect:
     sub: str = "sub-camille-0001"
     acr: str = "eidas1"
     misbehave: set = field(default_factory=set)
+    delay: float = 0.0
+    trickle: float = 0.0
+    kid: str = KID
+    calls: Counter = field(default_factory=Counter)
+    retired_keys: list = field(default_factory=list)
     authorize_requests: list = field(default_factory=list)
     token_requests: list = field(default_factory=list)
     userinfo_requests: int = 0
@@ -86,7 +106,7 @@ class FakeProConnect:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -105,12 +125,21 @@ class FakeProConnect:
 
     # --- Tokens -------------------------------------------------------------------------
 
-    def jwk(self) -> dict:
-        public = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        return {**public, "kid": KID, "use": "sig", "alg": "RS256"}
+    @staticmethod
+    def jwk(key, kid: str) -> dict:
+        public = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        return {**public, "kid": kid, "use": "sig", "alg": "RS256"}
 
-    def sign(self, claims: dict, *, key=None, kid: str = KID) -> str:
-        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid})
+    def published_keys(self) -> list[dict]:
+        return [self.jwk(self.key, self.kid)] + [self.jwk(key, kid) for key, kid in self.retired_keys]
+
+    def rotate_key(self, key, kid: str) -> None:
+        """A new signing key, published beside the previous one."""
+        self.retired_keys.append((self.key, self.kid))
+        self.key, self.kid = key, kid
+
+    def sign(self, claims: dict, *, key=None, kid: str | None = None) -> str:
+        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid})
 
     def _id_token(self, nonce: str) -> str:
         now = int(time.time())
@@ -163,7 +192,13 @@ class FakeProConnect:
         handler = routes.get((method, path))
         if handler is None:
             return _send(request, 404, {"error": "not_found"})
-        return handler(request, query)
+        if path in PORTAL_CALLS:  # the portal's own calls, not the browser's visits
+            self.calls[PORTAL_CALLS[path]] += 1
+            time.sleep(self.delay)
+        try:
+            return handler(request, query)
+        except (BrokenPipeError, ConnectionResetError):
+            return None  # the portal stopped waiting
 
     def _refuse(self, request, reason: str, status: int = 400):
         self.errors.append(reason)
@@ -239,7 +274,7 @@ class FakeProConnect:
         )
 
     def _jwks(self, request, query):
-        return _send(request, 200, {"keys": [self.jwk()]})
+        return _send(request, 200, {"keys": self.published_keys()})
 
     def _userinfo_endpoint(self, request, query):
         self.userinfo_requests += 1
@@ -253,7 +288,7 @@ class FakeProConnect:
             body = self.sign(claims, key=self.other_key, kid="cle-inconnue")
         else:
             body = self.sign(claims)
-        return _send(request, 200, body.encode(), content_type="application/jwt")
+        return _send(request, 200, body.encode(), content_type="application/jwt", trickle=self.trickle)
 
     def _end_session(self, request, query):
         self.end_session_requests.append(query)
@@ -264,14 +299,30 @@ class FakeProConnect:
         return _redirect(request, self.post_logout_redirect_uri, {"state": query["state"]})
 
 
-def _send(request, status: int, body, content_type: str = "application/json"):
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # The portal giving up on a slow answer is what some tests want.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+def _send(request, status: int, body, content_type: str = "application/json", trickle: float = 0.0):
     if not isinstance(body, bytes):
         body = json.dumps(body).encode()
     request.send_response(status)
     request.send_header("Content-Type", content_type)
     request.send_header("Content-Length", str(len(body)))
     request.end_headers()
-    request.wfile.write(body)
+    if not trickle:
+        request.wfile.write(body)
+        return
+    request.wfile.flush()
+    for byte in body:
+        request.wfile.write(bytes([byte]))
+        request.wfile.flush()
+        time.sleep(trickle)
 
 
 def _redirect(request, url: str, params: dict):

@@ -20,15 +20,18 @@ def _age(model, pk, days):
 def test_rows_past_the_retention_go_and_recent_ones_stay(settings):
     settings.AUDIT_RETENTION_DAYS = 30
     old_person, recent_person = UserFactory(), UserFactory()
+    old_person.full_name = "Nom changé"
+    old_person.save()
     measure = MeasureFactory()
     _age(User, old_person.pk, 31)
     _age(Measure, measure.pk, 45)
     ministry = Ministry.objects.create(name="Ville")
 
-    assert purge_audit_trail() >= 2
+    assert purge_audit_trail() >= 1
 
-    assert not User.history.filter(id=old_person.pk).exists()
-    assert not Measure.history.filter(id=measure.pk).exists()
+    # Only the latest row of an object older than the retention stays: the next change needs it.
+    assert list(User.history.filter(id=old_person.pk).values_list("full_name", flat=True)) == ["Nom changé"]
+    assert Measure.history.filter(id=measure.pk).count() == 1
     assert User.history.filter(id=recent_person.pk).exists()
     assert Ministry.history.filter(id=ministry.pk).exists()
     # Run twice: nothing more to delete, and the objects themselves are untouched.
@@ -50,3 +53,48 @@ def test_the_purge_runs_daily_from_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["purge-audit-trail"]
     assert entry["task"] == "concertation.tasks.purge_audit_trail"
     assert entry["schedule"] == 86400.0
+
+
+def test_the_baseline_gives_objects_from_before_the_trail_their_state(staff):
+    """After the upgrade, the first edit of a feedback sent before keeps what it replaced."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from measures.models import Feedback
+    from tests.factories import FeedbackFactory
+
+    sent = FeedbackFactory(what_works="Texte d'avant la mise à jour")
+    draft = FeedbackFactory(submitted_at=None, what_works="Brouillon")
+    Feedback.history.all().delete()
+    User.history.filter(id=staff.pk).delete()
+
+    migration = import_module("concertation.migrations.0007_audit_trail_baseline")
+    migration.baseline(apps, None)
+    migration.baseline(apps, None)  # twice: objects with a row get no other
+
+    [row] = Feedback.history.filter(id=sent.pk)
+    assert row.what_works == "Texte d'avant la mise à jour"
+    assert (row.history_type, row.history_change_reason, row.history_user) == (
+        "~",
+        "État à la mise en service du journal",
+        None,
+    )
+    assert not Feedback.history.filter(id=draft.pk).exists()
+    assert User.history.filter(id=staff.pk).count() == 1
+
+
+def test_the_purge_keeps_the_latest_row_of_each_object_that_still_exists(settings):
+    settings.AUDIT_RETENTION_DAYS = 30
+    ministry = Ministry.objects.create(name="Ville")
+    ministry.name = "Ville et logement"
+    ministry.save()
+    gone = Ministry.objects.create(name="Ancien ministère")
+    gone.delete()
+    Ministry.history.update(history_date=timezone.now() - timedelta(days=400))
+
+    purge_audit_trail()
+
+    [kept] = Ministry.history.filter(id=ministry.pk)
+    assert kept.name == "Ville et logement"
+    assert not Ministry.history.filter(id=gone.pk).exists()

@@ -7,6 +7,7 @@ in the change's transaction; the services give the significant ones a reason in 
 import csv
 import html
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,14 +15,17 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from concertation.lib import audit
+from concertation.lib.dates import date_format, paris_moment
 from measures import services as measure_services
 from measures.models import Feedback, Measure, MeasureStatus, Ministry
 from networks import services as network_services
 from networks.models import Invitation, Membership, User
 from networks.tokens import make_invitation_token
 from tests.factories import FeedbackFactory, MembershipFactory, NetworkFactory, UserFactory
+from tests.test_agents_group import form_data
 from workgroups import minutes_services
 from workgroups.models import MinutesVersion
 
@@ -273,8 +277,12 @@ def test_erasure_is_recorded_and_anonymises_the_persons_history(agent_client, st
     # Who did what stays: her withdrawal still names her account, anonymised.
     assert latest(Feedback, id=feedback.pk).history_user_id == alice.pk
     body = journal(agent_client, personne=alice.pk)
-    assert "Retour retiré" in body and erased in body
+    assert "Retour retiré" in body and f"Compte effacé n° {alice.pk}" in body
+    assert erased not in body, "an erased account reads as such, not as its anonymised address"
     assert "Alice" not in body and "alice@alpha.example" not in body
+    # Her account's own rows, earlier ones included, name it the same way.
+    rows = journal(agent_client, type="networks.user", objet=alice.pk)
+    assert re.search(rf"n° {alice.pk} :\s+(<a [^>]*>)?Compte effacé n° {alice.pk}", rows)
 
 
 # --- The journal in the admin ------------------------------------------------------------------
@@ -408,3 +416,121 @@ def test_many_to_many_changes_read_as_additions_and_removals(agent_client, staff
         response = agent_client.get(url)
         assert response.status_code == 200
         assert "Historique :" in html.unescape(response.content.decode())
+
+
+# --- Dates out of range, empty pages, saves that change nothing, events, labels and values ---
+
+
+OUT_OF_RANGE = [
+    {"au": "9999-12-31"},
+    {"du": "9999-12-31"},
+    {"du": "0001-01-01"},
+    {"du": "1999-12-31", "au": "2101-01-01"},
+]
+
+
+@pytest.mark.parametrize("params", OUT_OF_RANGE)
+def test_a_date_out_of_range_is_a_filter_to_correct_never_a_server_error(agent_client, staff, changes, params):
+    exports = User.history.filter(id=staff.pk).count()
+    for url in (JOURNAL, JOURNAL_CSV):
+        response = agent_client.get(url, params)
+
+        assert response.status_code == 200
+        body = html.unescape(response.content.decode())
+        assert "<title>Erreur :" in body
+        assert "Date hors du journal : choisissez une année entre 2000 et 2100." in body
+        assert "Ville et logement" not in body
+    assert User.history.filter(id=staff.pk).count() == exports, "nothing was exported"
+
+
+def test_filters_that_match_nothing_say_so(agent_client, changes):
+    body = journal(agent_client, type="measures.ministry", objet="999999")
+
+    assert "0 modification" in body and "0 modifications" not in body
+    assert "Aucune modification ne correspond à ces filtres." in body
+    assert 'id="result_list"' not in body
+
+
+def test_the_filters_say_what_they_match(agent_client):
+    body = journal(agent_client)
+
+    assert '<label for="id_personne">Modifié par' in body
+    assert "le numéro de compte de la personne qui a fait la modification" in body
+    assert "avec un type d'objet ; sinon le numéro de tout type" in body
+
+
+def test_a_save_that_changes_no_tracked_field_writes_no_row_but_an_event_does(staff):
+    ministry = Ministry.objects.create(name="Ville")
+    ministry.save()
+    with audit.change("Rien de neuf", by=staff):
+        Ministry.objects.get(pk=ministry.pk).save()
+    assert Ministry.history.filter(id=ministry.pk).count() == 1
+
+    audit.record(ministry, "Données exportées", by=staff, detail="ministères")
+    ministry.name = "Ville et logement"
+    ministry.save()
+
+    rows = Ministry.history.filter(id=ministry.pk).order_by("history_id")
+    assert [(row.history_type, row.history_change_reason) for row in rows] == [
+        ("+", None),
+        ("~", "Données exportées — ministères"),
+        ("~", None),
+    ]
+
+
+def test_a_status_changed_in_the_admin_is_one_row_with_its_reason(agent_client, staff, measure):
+    url = reverse("admin:measures_measure_change", args=[measure.pk])
+    before = Measure.history.filter(id=measure.pk).count()
+
+    data = {**form_data(agent_client.get(url)), "status": MeasureStatus.IN_PROGRESS}
+    assert agent_client.post(url, data).status_code == 302
+    assert agent_client.post(url, form_data(agent_client.get(url))).status_code == 302  # saved again, unchanged
+
+    rows = list(Measure.history.filter(id=measure.pk).order_by("history_id"))[before:]
+    assert [(row.history_change_reason, row.status, row.history_user) for row in rows] == [
+        ("Statut de la mesure changé", MeasureStatus.IN_PROGRESS, staff)
+    ]
+    body = journal(agent_client, type="measures.measure", objet=measure.pk)
+    assert "Aucun champ suivi n'a changé" not in body
+
+
+def test_exports_read_as_events_with_their_filters_in_words(agent_client, staff, alice, changes):
+    today = timezone.localdate()
+    start = today - timedelta(days=6)
+    # As the form sends them: empty filters too.
+    params = {"personne": "", "type": "measures.ministry", "objet": "", "du": start.isoformat(), "au": f"{today}"}
+    assert agent_client.get(JOURNAL_CSV, params).status_code == 200
+    assert latest(User, id=staff.pk).history_change_reason == (
+        "Données exportées — journal des modifications (CSV) "
+        f"(Type : Ministère ; du {start:%d/%m/%Y} au {today:%d/%m/%Y})"
+    )
+    feedback_csv = reverse("measures:feedback_export")
+    assert agent_client.get(feedback_csv, {"assessment": "works", "page": "2"}).status_code == 200
+    assert latest(User, id=staff.pk).history_change_reason == (
+        "Données exportées — retours de terrain (CSV) (Filtres : Appréciation « Fonctionne »)"
+    )
+    # The person chooses the filters: what the trail keeps of them is bounded.
+    assert agent_client.get(JOURNAL_CSV, {"personne": "x" * 200}).status_code == 200
+    reason = latest(User, id=staff.pk).history_change_reason
+    filters = reason.removeprefix("Données exportées — journal des modifications (CSV) (").removesuffix(")")
+    assert filters.startswith("Modifié par : xxx") and filters.endswith("…")
+    assert len(filters) == audit.FILTERS_MAX_LENGTH
+
+    body = journal(agent_client, type="networks.user", objet=staff.pk)
+    assert body.count("<td>Événement</td>") == 3
+    assert "personne=&amp;type=" not in body and "personne=&type=" not in body
+    member = Client()
+    member.force_login(alice)
+    assert member.get(reverse("networks:my_data_json")).status_code == 200
+    assert "<td>Événement</td>" in journal(agent_client, type="networks.user", objet=alice.pk)
+
+
+def test_values_read_as_people_read_them(agent_client, staff, measure, session):
+    measure_services.measure_change_status(measure=measure, new_status=MeasureStatus.IN_PROGRESS, author=staff)
+
+    body = journal(agent_client, type="workgroups.session", objet=session.pk)
+    assert "Rappels (minutes avant le début) : — → 10080, 1440" in strip_tags(body)
+    assert "[10080" not in body
+    assert paris_moment(session.starts_at) in body
+    updates = journal(agent_client, type="measures.measureupdate")
+    assert date_format(timezone.localdate(), "j F Y") in updates

@@ -183,19 +183,19 @@ def test_a_sign_in_goes_back_to_the_page_asked_for(proconnect_on, camille, live_
 
 
 @pytest.mark.parametrize(
-    ("misbehaviour", "reason"),
+    ("misbehaviour", "stage", "reason"),
     [
-        ("wrong_nonce", "the id_token's nonce is not this sign-in's"),
-        ("expired_id_token", "the id_token has expired"),
-        ("wrong_audience", "the id_token is meant for another service"),
-        ("bad_signature", "the id_token's signature is wrong"),
-        ("userinfo_unknown_key", "the user information is signed by a key that is not ProConnect's"),
-        ("sub_mismatch", "the user information is about another subject than the id_token"),
-        ("userinfo_json", "the user information is application/json, not a signed JWT"),
+        ("wrong_nonce", "id_token check", "the id_token's nonce is not this sign-in's"),
+        ("expired_id_token", "id_token check", "the id_token has expired"),
+        ("wrong_audience", "id_token check", "the id_token is meant for another service"),
+        ("bad_signature", "id_token check", "the id_token's signature is wrong"),
+        ("userinfo_unknown_key", "userinfo", "the user information is signed by a key that is not ProConnect's"),
+        ("sub_mismatch", "userinfo", "the user information is about another subject than the id_token"),
+        ("userinfo_json", "userinfo", "the user information is application/json, not a signed JWT"),
     ],
 )
 def test_an_answer_that_does_not_check_out_signs_nobody_in(
-    proconnect_on, camille, live_server, caplog, misbehaviour, reason
+    proconnect_on, camille, live_server, caplog, misbehaviour, stage, reason
 ):
     proconnect_on.misbehave.add(misbehaviour)
     browser = Browser(live_server.url)
@@ -206,7 +206,7 @@ def test_an_answer_that_does_not_check_out_signs_nobody_in(
     assert "La connexion avec ProConnect n'a pas abouti" in text(page)
     assert not browser.is_signed_in()
     assert not SocialAccount.objects.exists()
-    assert f"ProConnect sign-in failed (unknown): {reason}." in caplog.text
+    assert f"ProConnect sign-in failed ({stage}): {reason}." in caplog.text
     # The reason is logged, never a token.
     assert proconnect_on.id_tokens and proconnect_on.id_tokens[-1] not in caplog.text
 
@@ -360,7 +360,129 @@ def test_a_proconnect_that_does_not_answer_gets_the_error_page_within_the_timeou
         silent.close()
     assert page.status_code == 401
     assert "La connexion avec ProConnect n'a pas abouti" in html.unescape(page.content.decode())
-    assert "ProConnect sign-in failed (unknown): ReadTimeout." in caplog.text
+    assert "ProConnect sign-in failed (discovery): the discovery document gave no answer within 1 s." in caplog.text
+
+
+# --- Slow or changing ProConnect: the cache and the time budget ------------------------------
+
+
+def test_the_discovery_document_and_the_keys_are_fetched_once_for_several_sign_ins(proconnect_on, camille, live_server):
+    for _ in range(2):
+        browser = Browser(live_server.url)
+        landing = browser.sign_in_with_proconnect()
+        assert urlsplit(landing.url).path == reverse("dashboard")
+        assert browser.is_signed_in()
+
+    # The code and the user information are each sign-in's own; the rest is kept for an hour.
+    assert proconnect_on.calls == {"discovery": 1, "jwks": 1, "token": 2, "userinfo": 2}
+
+
+def test_without_a_cache_each_sign_in_fetches_what_it_needs(settings, proconnect_on, camille, live_server):
+    # Nothing listens on port 1: the portal's cache fails open.
+    settings.CACHES = {
+        "default": {"BACKEND": "concertation.lib.cache.FailOpenRedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+
+    for _ in range(2):
+        browser = Browser(live_server.url)
+        browser.sign_in_with_proconnect()
+        assert browser.is_signed_in()
+
+    assert proconnect_on.calls == {"discovery": 2, "jwks": 2, "token": 2, "userinfo": 2}
+
+
+def test_a_key_proconnect_has_just_published_is_fetched_then_signs_in(proconnect_on, camille, live_server):
+    Browser(live_server.url).sign_in_with_proconnect()
+    proconnect_on.rotate_key(new_key(), "cle-suivante")
+
+    for _ in range(2):
+        browser = Browser(live_server.url)
+        landing = browser.sign_in_with_proconnect()
+        assert urlsplit(landing.url).path == reverse("dashboard")
+        assert browser.is_signed_in()
+
+    # The new key id sent the portal back to the key set once; the next sign-in found it kept.
+    assert proconnect_on.calls["jwks"] == 2
+    assert proconnect_on.calls["discovery"] == 1
+    assert not proconnect_on.errors
+
+
+def test_an_unknown_key_fetches_the_key_set_again_at_most_once_a_minute(proconnect_on, camille, live_server, caplog):
+    proconnect_on.misbehave.add("userinfo_unknown_key")
+    fetched = []
+
+    for _ in range(3):
+        browser = Browser(live_server.url)
+        page = browser.sign_in_with_proconnect()
+        assert page.status_code == 401
+        assert "La connexion avec ProConnect n'a pas abouti" in text(page)
+        assert not browser.is_signed_in()
+        fetched.append(proconnect_on.calls["jwks"])
+
+    # The first sign-in had just fetched the keys; the second fetched them again, the third may not yet.
+    assert fetched == [1, 2, 2]
+    reason = "ProConnect sign-in failed (userinfo): the user information is signed by a key that is not ProConnect's."
+    assert caplog.text.count(reason) == 3
+    assert not SocialAccount.objects.exists()
+
+
+def slow_proconnect(settings, fake, *, delay=0.0, trickle=0.0) -> float:
+    """ProConnect answers each call after ``delay`` seconds; the portal allows 1 s a call. The budget is returned."""
+    settings.SOCIALACCOUNT_REQUESTS_TIMEOUT = 1
+    fake.delay, fake.trickle = delay, trickle
+    return 2.0  # twice the time of a call
+
+
+def callback_timed(browser: Browser) -> tuple[requests.Response, float]:
+    """Signs in up to the return from ProConnect, and times that return alone."""
+    browser.get(reverse("account_login"))
+    authorize_url = browser.moves_on_to(browser.post(reverse("proconnect_login")))
+    callback = browser.get(authorize_url, allow_redirects=False).headers["Location"]
+    started = time.monotonic()
+    page = browser.get(callback)
+    return page, time.monotonic() - started
+
+
+def test_a_slow_proconnect_is_refused_within_the_time_budget(settings, proconnect_on, camille, live_server, caplog):
+    # Every call takes 0.8 s, within its 1 s: the token and the keys leave 0.4 s for the user information.
+    budget = slow_proconnect(settings, proconnect_on, delay=0.8)
+    browser = Browser(live_server.url)
+
+    page, elapsed = callback_timed(browser)
+
+    assert elapsed < budget + 2
+    assert page.status_code == 401
+    assert "La connexion avec ProConnect n'a pas abouti" in text(page)
+    assert not browser.is_signed_in()
+    assert "ProConnect sign-in failed (userinfo): time budget spent." in caplog.text
+    assert proconnect_on.calls == {"discovery": 1, "token": 1, "jwks": 1, "userinfo": 1}
+
+
+def test_the_same_slow_proconnect_signs_in_once_its_keys_are_kept(settings, proconnect_on, camille, live_server):
+    Browser(live_server.url).sign_in_with_proconnect()
+    budget = slow_proconnect(settings, proconnect_on, delay=0.8)
+    browser = Browser(live_server.url)
+
+    page, elapsed = callback_timed(browser)
+
+    # Two calls of 0.8 s (the code, the user information): the discovery document and the keys were kept.
+    assert page.status_code == 200
+    assert urlsplit(page.url).path == reverse("dashboard")
+    assert 1.6 <= elapsed < budget + 2
+    assert browser.is_signed_in()
+
+
+def test_an_answer_that_trickles_in_is_cut_at_the_time_budget(settings, proconnect_on, camille, live_server, caplog):
+    # A byte every 50 ms: each read is quick, the user information (a JWT of 700+ bytes) would take 35 s.
+    budget = slow_proconnect(settings, proconnect_on, trickle=0.05)
+    browser = Browser(live_server.url)
+
+    page, elapsed = callback_timed(browser)
+
+    assert elapsed < budget + 2
+    assert page.status_code == 401
+    assert "ProConnect sign-in failed (userinfo): time budget spent." in caplog.text
+    assert not browser.is_signed_in()
 
 
 # --- Signing out --------------------------------------------------------------------------

@@ -31,9 +31,13 @@ from django.utils.translation import gettext_lazy
 
 from concertation.lib import audit
 from concertation.lib.converters import parse_id
-from concertation.lib.dates import PARIS
+from concertation.lib.dates import PARIS, date_format, paris_moment
 
 KINDS = {"+": gettext_lazy("Création"), "~": gettext_lazy("Modification"), "-": gettext_lazy("Suppression")}
+# A « ~ » row in which no tracked field changed but that gives a reason was written by
+# ``audit.record()`` (data exported, a personal-data download): an event, not a change.
+# No column of its own says so: saves that change nothing write no row (``PortalHistoricalRecords``).
+EVENT = gettext_lazy("Événement")
 # Characters of a value shown in the journal's list; the record's page shows it whole.
 SHORT_VALUE = 160
 PAGE_SIZE = 50
@@ -65,23 +69,30 @@ def model_label(model) -> str:
 # --- The filters ---------------------------------------------------------------------------
 
 DATE_INVALID = gettext_lazy("Date invalide : écrivez-la sous la forme JJ/MM/AAAA, par exemple 31/01/2026.")
+# Years a date filter may name: the trail holds none outside, and a day added to 31/12/9999 overflows.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class JournalFilterForm(forms.Form):
     """The journal's filters, as GET parameters: ``personne``, ``type``, ``objet``, ``du``, ``au``."""
 
     personne = forms.CharField(
-        label=gettext_lazy("Personne"),
+        label=gettext_lazy("Modifié par"),
         required=False,
         max_length=200,
-        help_text=gettext_lazy("Son adresse électronique, son nom (ou une partie) ou le numéro de son compte."),
+        help_text=gettext_lazy(
+            "Le courriel, le nom (ou une partie) ou le numéro de compte de la personne qui a fait la modification."
+        ),
     )
     type = forms.ChoiceField(label=gettext_lazy("Type d'objet"), required=False)
     objet = forms.CharField(
         label=gettext_lazy("Numéro de l'objet"),
         required=False,
         max_length=20,
-        help_text=gettext_lazy("Le numéro qui figure dans l'adresse de sa page d'administration."),
+        help_text=gettext_lazy(
+            "Le numéro qui figure dans l'adresse de sa page d'administration, avec un type d'objet ; "
+            "sinon le numéro de tout type."
+        ),
     )
     du = forms.DateField(
         label=gettext_lazy("Du"),
@@ -114,12 +125,50 @@ class JournalFilterForm(forms.Form):
             raise forms.ValidationError(_("Le numéro d'un objet est un nombre entier positif, par exemple 42."))
         return number
 
+    def _clean_year(self, name):
+        day = self.cleaned_data[name]
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise forms.ValidationError(
+                _("Date hors du journal : choisissez une année entre %(first)s et %(last)s.")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
+            )
+        return day
+
+    def clean_du(self):
+        return self._clean_year("du")
+
+    def clean_au(self):
+        return self._clean_year("au")
+
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("du"), cleaned.get("au")
         if start and end and end < start:
             self.add_error("au", _("La date de fin précède la date de début : inversez-les."))
         return cleaned
+
+    def in_words(self) -> str:
+        """The valid filters that are set, in words, in the active language: « Type : Mesure ;
+        du 23/11/2026 au 29/11/2026 » (an export's detail in the trail); "" without any."""
+        if not self.is_bound or not self.is_valid():
+            return ""
+        data = self.cleaned_data
+        parts = []
+        if person := (data.get("personne") or "").strip():
+            parts.append(_("%(label)s : %(value)s") % {"label": self.fields["personne"].label, "value": person})
+        if data.get("type"):
+            parts.append(_("Type : %(type)s") % {"type": model_label(self.models[data["type"]])})
+        if data.get("objet"):
+            parts.append(_("Numéro : %(number)s") % {"number": data["objet"]})
+        start, end = data.get("du"), data.get("au")
+        days = {"start": start and start.strftime("%d/%m/%Y"), "end": end and end.strftime("%d/%m/%Y")}
+        if start and end:
+            parts.append(_("du %(start)s au %(end)s") % days)
+        elif start:
+            parts.append(_("à partir du %(start)s") % days)
+        elif end:
+            parts.append(_("jusqu'au %(end)s") % days)
+        return " ; ".join(parts)
 
 
 def _person_ids(text: str):
@@ -213,8 +262,13 @@ class Entry:
         return self.record.history_id
 
     @property
+    def is_event(self) -> bool:
+        """Written by ``audit.record()``: no tracked field changed, and a reason says what happened."""
+        return self.kind == "~" and not self.changes and bool(self.reason)
+
+    @property
     def kind_label(self) -> str:
-        return str(KINDS.get(self.kind, self.kind))
+        return str(EVENT if self.is_event else KINDS.get(self.kind, self.kind))
 
     @property
     def model_label(self) -> str:
@@ -239,8 +293,12 @@ def _shorten(text: str) -> str:
 
 
 def _person_label(user) -> str:
-    # An erased account reads as its anonymised address (efface-<id>@compte.invalid).
-    return (user.full_name or user.email) if user is not None else str(_("Le portail (tâche ou commande)"))
+    if user is None:
+        return str(_("Le portail (tâche ou commande)"))
+    # An erased account (its address anonymised, efface-<id>@compte.invalid) reads as what it is.
+    if getattr(user, "erased_at", None):
+        return _("Compte effacé n° %(id)s") % {"id": user.pk}
+    return user.full_name or user.email
 
 
 def _label(obj) -> str:
@@ -327,15 +385,22 @@ class _Display:
         if isinstance(value, bool):
             return _("oui") if value else _("non")
         if isinstance(value, datetime):
-            return timezone.localtime(value, PARIS).strftime("%d/%m/%Y %H:%M")
+            return paris_moment(value) if timezone.is_aware(value) else date_format(value, "j F Y H:i")
         if isinstance(value, date):
-            return value.strftime("%d/%m/%Y")
-        if isinstance(value, dict | list):
+            return date_format(value, "j F Y")
+        if isinstance(value, list | tuple):
+            # A list of numbers or words (a session's reminders, in minutes): « 10080, 1440 ».
+            return ", ".join(_plain(item) for item in value)
+        if isinstance(value, dict):
             return json.dumps(value, ensure_ascii=False)
         return str(value)
 
     def many(self, related_model, ids) -> str:
         return ", ".join(sorted(self.related_label(related_model, pk) for pk in ids))
+
+
+def _plain(item) -> str:
+    return json.dumps(item, ensure_ascii=False) if isinstance(item, dict | list) else str(item)
 
 
 def build_entries(request, pairs, *, with_values: bool = False) -> list[Entry]:
@@ -363,6 +428,9 @@ def build_entries(request, pairs, *, with_values: bool = False) -> list[Entry]:
             for related_ids in sets.values():
                 wanted[m2m.related_model] |= related_ids
         pk = model._meta.pk.attname
+        if model is get_user_model():
+            # The accounts as they are now: an erased one reads as such in its earlier rows too.
+            wanted[model] |= {getattr(row, pk) for row in rows}
         exists[model] = set(
             model._base_manager.filter(pk__in={getattr(row, pk) for row in rows})
             .order_by()
@@ -401,7 +469,8 @@ def _object_label(model, history, row, display) -> str:
         if related_id is not None:
             instance._state.fields_cache[fk.name] = display.obj(fk.related_model, related_id)
     if model is get_user_model():
-        return _person_label(instance)
+        now = display.obj(model, instance.pk)
+        return _person_label(now if getattr(now, "erased_at", None) else instance)
     return _label(instance)
 
 
@@ -431,7 +500,7 @@ def _changes(model, history, row, before, display, m2m_ids) -> list[Change]:
         old = getattr(before, model_field.attname) if before is not None else None
         if before is not None and old == new:
             continue
-        if before is None and (new is None or new == ""):
+        if before is None and new in (None, "", [], {}):
             continue
         changes.append(
             Change(

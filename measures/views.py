@@ -144,19 +144,23 @@ def measure_detail(request, pk):
     return render(request, "measures/measure_detail.html", context)
 
 
-def _save_feedback(request, form, create):
+def _save_feedback(request, form, create, *, already_sent=False):
     submit = request.POST.get("action") == "submit"
     try:
         feedback = create(submit)
     except ValidationError as error:
         form.add_error(None, error)
         return None
-    messages.success(
-        request,
-        _("Votre retour a été transmis. Il est désormais visible par les membres connectés.")
-        if submit
-        else _("Brouillon enregistré : il n'est visible que de vous tant que vous ne l'avez pas transmis."),
-    )
+    if submit and already_sent:
+        message = _(
+            "Votre retour modifié est enregistré et visible par les membres connectés. Sa version précédente "
+            "reste dans le journal des modifications de l'administration."
+        )
+    elif submit:
+        message = _("Votre retour a été transmis. Il est désormais visible par les membres connectés.")
+    else:
+        message = _("Brouillon enregistré : il n'est visible que de vous tant que vous ne l'avez pas transmis.")
+    messages.success(request, message)
     # Answering a round is a series: back to what it still awaits.
     if submit and feedback.round_id:
         return redirect(feedback.round)
@@ -212,6 +216,7 @@ def feedback_edit(request, pk):
             lambda submit: services.feedback_update(
                 actor=request.user, feedback=feedback, content=form.content(), submit=submit
             ),
+            already_sent=feedback.submitted_at is not None,
         )
         if response:
             return response

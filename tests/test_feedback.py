@@ -317,3 +317,20 @@ def test_filters_that_match_nothing_say_so(client, alice, network_a, measure):
     synthesis = client.get(reverse("measures:synthesis"), {"assessment": "too_early"}).content.decode()
     assert "Aucun retour ne correspond à ces filtres." in synthesis
     assert "Télécharger les retours filtrés" not in synthesis
+
+
+def test_editing_a_sent_feedback_says_the_earlier_version_is_kept(client, alice, measure, network_a):
+
+    feedback = FeedbackFactory(author=alice, network=network_a, measure=measure, what_works="Première version")
+    client.force_login(alice)
+
+    response = client.post(
+        reverse("measures:feedback_edit", args=[feedback.pk]),
+        {"assessment": "works", "what_works": "Version corrigée", "action": "submit"},
+        follow=True,
+    )
+
+    body = response.content.decode()
+    assert "Votre retour modifié est enregistré" in body
+    assert "version précédente" in body
+    assert Feedback.history.filter(id=feedback.pk, what_works="Première version").exists()

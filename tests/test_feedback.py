@@ -320,7 +320,6 @@ def test_filters_that_match_nothing_say_so(client, alice, network_a, measure):
 
 
 def test_editing_a_sent_feedback_says_the_earlier_version_is_kept(client, alice, measure, network_a):
-
     feedback = FeedbackFactory(author=alice, network=network_a, measure=measure, what_works="Première version")
     client.force_login(alice)
 

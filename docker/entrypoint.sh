@@ -21,6 +21,7 @@ case "$role" in
     exec gunicorn concertation.wsgi \
       --bind 0.0.0.0:8000 \
       --workers "${WEB_CONCURRENCY:-2}" \
+      --worker-class gthread --threads 4 \
       --access-logfile - \
       --error-logfile - \
       --worker-tmp-dir /dev/shm \

@@ -15,7 +15,8 @@ publish), ``sub_mismatch``, ``userinfo_json`` (plain JSON instead of a JWT), ``d
 (the person refuses: ``error=access_denied``).
 
 ``delay`` makes each call from the portal (discovery, token, key set, user information)
-wait that many seconds before answering, like a slow ProConnect; ``trickle`` sends the user
+wait that many seconds before answering, like a slow ProConnect, and ``delays`` one call
+more or less (by the name ``calls`` counts it under); ``trickle`` sends the user
 information's body one byte every that many seconds; ``calls`` counts the portal's calls by
 endpoint. ``rotate_key`` publishes a new key and signs with it from then on.
 """
@@ -78,6 +79,7 @@ class FakeProConnect:
     acr: str = "eidas1"
     misbehave: set = field(default_factory=set)
     delay: float = 0.0
+    delays: dict = field(default_factory=dict)
     trickle: float = 0.0
     kid: str = KID
     calls: Counter = field(default_factory=Counter)
@@ -194,7 +196,7 @@ class FakeProConnect:
             return _send(request, 404, {"error": "not_found"})
         if path in PORTAL_CALLS:  # the portal's own calls, not the browser's visits
             self.calls[PORTAL_CALLS[path]] += 1
-            time.sleep(self.delay)
+            time.sleep(self.delays.get(PORTAL_CALLS[path], self.delay))
         try:
             return handler(request, query)
         except (BrokenPipeError, ConnectionResetError):

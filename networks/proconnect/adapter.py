@@ -109,10 +109,10 @@ class ProConnectAccountAdapter(DefaultSocialAccountAdapter):
         raise ImmediateHttpResponse(render(request, "proconnect/refused.html", context, status=403))
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):
-        # The reason, never a token: ProConnectError's messages are written to be logged.
+        # The stage and the reason, never a token: ProConnectError's messages are written to be logged.
         if isinstance(exception, ProConnectError):
-            reason = str(exception)
+            stage, reason = exception.stage, str(exception)
         else:
-            reason = type(exception).__name__ if exception is not None else "no answer"
+            stage, reason = error, type(exception).__name__ if exception is not None else "no answer"
         level = logging.INFO if error == AuthError.CANCELLED else logging.WARNING
-        logger.log(level, "ProConnect sign-in failed (%s): %s.", error, reason)
+        logger.log(level, "ProConnect sign-in failed (%s): %s.", stage, reason)

@@ -67,6 +67,7 @@ class ProConnectProvider(OAuth2Provider):
             config = adapter.openid_config
         except (OAuth2Error, RequestException) as exc:
             return render_authentication_error(request, self, exception=exc)
+        adapter.prefetch_keys()
         nonce = secrets.token_urlsafe(32)
         auth_params = {"nonce": nonce}
         if self.acr_values:

@@ -244,6 +244,7 @@ LOGIN_REDIRECT_URL = "dashboard"
 
 # django-allauth: e-mail login, no open sign-up (accounts come from invitations).
 ACCOUNT_ADAPTER = "networks.adapters.ClosedAccountAdapter"
+ACCOUNT_FORMS = {"login": "networks.forms.PortalLoginForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -352,6 +353,9 @@ INACTIVE_ACCOUNT_DAYS = env_int("INACTIVE_ACCOUNT_DAYS", 365)
 # The audit trail (who changed what) is kept this many days, then deleted by a daily task
 # (0: kept without limit). Stated on the personal data page.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 3 * 365)
+# The journal's CSV export is refused above this many rows (the page asks for narrower filters):
+# a longer one would outlast the web server's timeout and arrive cut short (bench/journal_export.py).
+JOURNAL_EXPORT_MAX_ROWS = env_int("JOURNAL_EXPORT_MAX_ROWS", 100_000)
 
 # Working-group sessions: answer links in e-mails work until the session starts,
 # and never longer than this; the organiser written in calendar files.

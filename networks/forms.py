@@ -1,5 +1,6 @@
 import re
 
+from allauth.account.forms import LoginForm
 from django import forms
 from django.contrib.auth import password_validation
 from django.urls import reverse
@@ -186,3 +187,13 @@ class CsvUploadForm(forms.Form):
         if upload.size > self.MAX_SIZE:
             raise forms.ValidationError(_("Le fichier dépasse 2 Mo."))
         return upload
+
+
+class PortalLoginForm(LoginForm):
+    """allauth's sign-in form without its placeholders: the labels say « Courriel » and « Mot de
+    passe »; a placeholder repeating them in other words (« Adresse e-mail ») only confuses."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.pop("placeholder", None)

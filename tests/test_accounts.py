@@ -122,3 +122,13 @@ def test_account_emails_greet_in_french_without_the_server_name(client, alice, d
     [message] = mail.outbox
     assert message.body.startswith("Bonjour,")
     assert "testserver" not in message.body.split("http")[0]
+
+
+def test_the_sign_in_fields_have_labels_and_no_placeholder(client):
+    body = client.get(LOGIN_URL).content.decode()
+    assert 'name="login"' in body and 'name="password"' in body
+    import re
+
+    fields = re.findall(r'<input[^>]*name="(?:login|password)"[^>]*>', body)
+    assert len(fields) == 2 and not any("placeholder" in field for field in fields)
+    assert "Adresse e-mail" not in body

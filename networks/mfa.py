@@ -35,6 +35,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
@@ -82,7 +83,12 @@ class StaffSecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if _view_name(request).startswith("mfa_"):
+            # The key, its QR code and the recovery codes are never kept by the browser's cache:
+            # on a shared computer they could be reopened after signing out.
+            patch_cache_control(response, no_store=True, no_cache=True, private=True)
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)

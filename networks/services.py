@@ -707,19 +707,22 @@ def _history_anonymise(*, user: User, addresses: set[str]) -> None:
     those of invitations to its addresses keep no name, phone or address. Who did what stays:
     rows the person wrote still name the account, now anonymised."""
     erased = erased_email(user)
+    # Every name the account had, before the history forgets them.
+    names = {name for name in User.history.filter(id=user.pk).values_list("full_name", flat=True) if name}
     User.history.filter(id=user.pk).update(email=erased, full_name="", phone="")
     to_them = Q()
     for address in addresses:
         to_them |= Q(email__iexact=address)
     Invitation.history.filter(to_them).update(email=erased, full_name="")
     EmailAddress.history.filter(to_them | Q(user_id=user.pk)).update(email=erased)
-    _reasons_anonymise(addresses=addresses, erased=erased)
+    _reasons_anonymise(addresses=addresses, names=names, erased=erased)
 
 
-def _reasons_anonymise(*, addresses: set[str], erased: str) -> None:
-    """Reasons may name the person: an export filtered on their address, as typed or as it
-    travels in a query string. Few rows match; each is rewritten."""
+def _reasons_anonymise(*, addresses: set[str], names: set[str], erased: str) -> None:
+    """Reasons may name the person: an export filtered on their address or name, as typed or as
+    it travels in a query string. Few rows match; each is rewritten."""
     forms = {form for address in addresses for form in (address, quote(address, safe=""), quote_plus(address))}
+    forms |= {name for name in names if len(name) >= 3}
     pattern = re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
     for model in audit.tracked_models():
         history = model.history.model

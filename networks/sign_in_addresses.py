@@ -17,9 +17,10 @@ def verify_all(user_model, address_model) -> int:
     """Make every not erased account's own address its one primary, verified address.
     Returns how many addresses were created. Safe to run twice."""
     accounts = user_model.objects.filter(erased_at__isnull=True).exclude(email="")
-    # Addresses other than the account's own are left from before: they would sign in too.
+    # Addresses other than the account's own (stored lower-cased, compared exactly: a case-folded
+    # comparison would keep look-alikes) are left from before: they would sign in too.
     address_model.objects.filter(user__in=accounts).exclude(
-        email__iexact=Subquery(user_model.objects.filter(pk=OuterRef("user_id")).values("email")[:1])
+        email=Subquery(user_model.objects.filter(pk=OuterRef("user_id")).values("email")[:1])
     ).delete()
     address_model.objects.filter(user__in=accounts).exclude(primary=True, verified=True).update(
         primary=True, verified=True

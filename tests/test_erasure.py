@@ -160,9 +160,11 @@ def test_erasure_removes_the_address_from_the_reasons_of_the_trail(alice, staff)
 
     audit.record(staff, "Données exportées", by=staff, detail="journal (personne=Alice%40Alpha.example)")
     audit.record(staff, "Données exportées", by=staff, detail="journal (personne : alice@alpha.example)")
+    audit.record(staff, "Données exportées", by=staff, detail="journal (Modifié par : Alice Alpha)")
 
     services.user_erase(user=alice, by=staff)
 
     reasons = list(User.history.filter(id=staff.pk).values_list("history_change_reason", flat=True))
     assert not any("alpha.example" in (reason or "").lower() for reason in reasons)
-    assert sum(f"efface-{alice.pk}@compte.invalid" in (reason or "") for reason in reasons) == 2
+    assert not any("Alice Alpha" in (reason or "") for reason in reasons)
+    assert sum(f"efface-{alice.pk}@compte.invalid" in (reason or "") for reason in reasons) == 3

@@ -172,6 +172,20 @@ def test_an_address_that_only_folds_to_the_accounts_is_refused(proconnect_on, ca
     assert not SocialAccount.objects.exists()
 
 
+def test_an_address_that_only_lower_cases_to_the_accounts_is_refused(proconnect_on, live_server, network_a):
+    """« \u212a » (the Kelvin sign) lower-cases to « k »: the address is taken only as ProConnect wrote it."""
+    kim = UserFactory(email="kim.agent@ministere.gouv.fr", full_name="Kim Agent")
+    MembershipFactory(user=kim, network=network_a, role=Membership.Role.REPRESENTATIVE)
+    proconnect_on.email = "\u212aim.agent@ministere.gouv.fr"
+
+    browser = Browser(live_server.url)
+    page = browser.sign_in_with_proconnect()
+
+    assert page.status_code == 403
+    assert not browser.is_signed_in()
+    assert not SocialAccount.objects.exists()
+
+
 def test_a_sign_in_goes_back_to_the_page_asked_for(proconnect_on, camille, live_server):
     browser = Browser(live_server.url)
     asked = reverse("networks:my_data")

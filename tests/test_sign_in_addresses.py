@@ -78,6 +78,17 @@ def test_the_migration_runs_a_few_queries_whatever_the_number_of_accounts(django
     assert EmailAddress.objects.filter(user__in=people, primary=True, verified=True).count() == 30
 
 
+def test_look_alike_rows_go_and_one_primary_address_stays():
+    person = UserFactory(email="camille@ville.example")
+    EmailAddress.objects.filter(user=person).update(primary=False, verified=False)
+    EmailAddress.objects.create(user=person, email="camılle@ville.example", primary=True, verified=True)
+    migration = import_module("networks.migrations.0007_sign_in_addresses_verified")
+
+    migration.verify_sign_in_addresses(apps, None)
+
+    assert addresses(person) == [("camille@ville.example", True, True)]
+
+
 def test_the_command_catches_accounts_made_by_old_processes_during_a_deployment():
     from io import StringIO
 

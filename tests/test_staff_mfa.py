@@ -450,3 +450,14 @@ def test_the_key_stays_the_same_when_the_enrolment_page_is_shown_again(client, n
     response = client.post(ACTIVATE, {"code": totp_code(secret)})
     assert response.status_code == 302
     assert totp_secret(newcomer) == secret.replace(" ", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_key_and_recovery_codes_pages_are_never_cached(client, newcomer, password):
+    _password_then_page(client, newcomer, password)
+    activation = client.get(ACTIVATE)
+    assert activation.status_code == 200
+    assert "no-store" in activation["Cache-Control"]
+    _enrol(client, password)
+    codes = client.get(reverse("mfa_view_recovery_codes"))
+    assert codes.status_code == 200 and "no-store" in codes["Cache-Control"]

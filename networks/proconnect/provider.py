@@ -104,8 +104,11 @@ class ProConnectProvider(OAuth2Provider):
 
     def extract_email_addresses(self, data):
         email = data["userinfo"].get("email")
-        # ProConnect gives the professional address its identity provider vouches for.
-        return [EmailAddress(email=email, verified=True, primary=True)] if email else []
+        # ProConnect gives the professional address its identity provider vouches for. Only plain
+        # ASCII is taken, as it came: lower-casing « K » (the Kelvin sign) would give « k ».
+        if not isinstance(email, str) or not email.isascii():
+            return []
+        return [EmailAddress(email=email, verified=True, primary=True)]
 
 
 provider_classes = [ProConnectProvider]

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-outbox bench-sessions bench-minutes bench-search lint format messages system-deps clean
+.PHONY: run test bench bench-outbox bench-sessions bench-minutes bench-search bench-journal lint format messages system-deps clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 est requis ($(PYTHON) introuvable)."; exit 1; }
@@ -61,6 +61,10 @@ bench-minutes: $(STAMP) messages
 # The feedback search at the scale of `bench` (50,060 feedback), with its GIN index and after dropping it.
 bench-search: $(STAMP) messages
 	$(BIN)/python bench/feedback_search.py $(BENCH_ARGS)
+
+# The audit journal's CSV export: rows per second over a trail of N history rows (default 50,000).
+bench-journal: $(STAMP) messages
+	$(BIN)/python bench/journal_export.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

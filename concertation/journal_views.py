@@ -1,5 +1,7 @@
 """The admin's « Journal des modifications »: every tracked change, newest first, filtered by
-person, object and dates; one change in full; the filtered journal as CSV.
+person, object and dates; one change in full; the filtered journal as CSV, up to
+``JOURNAL_EXPORT_MAX_ROWS`` rows (beyond, the page asks for narrower filters: a file cut short
+by the server's timeout would look complete).
 
 Mounted by ``concertation.admin_site.PortalAdminSite.get_urls`` under the admin's own gate
 (staff only); each view then asks for the view permission of at least one history table
@@ -12,9 +14,11 @@ import csv
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,7 +37,14 @@ CSV_COLUMNS = [
     gettext_lazy("Motif"),
     gettext_lazy("Modifications"),
 ]
-CSV_CHUNK = 500
+# History rows read and written per step of the CSV: a fixed number of queries each.
+CSV_CHUNK = 1000
+
+
+def export_limit_message() -> str:
+    return _("L'export est limité à %(max)s lignes : resserrez les filtres (dates, type d'objet, personne).") % {
+        "max": number_format(settings.JOURNAL_EXPORT_MAX_ROWS, force_grouping=True)
+    }
 
 
 def _readable(request) -> list:
@@ -61,6 +72,7 @@ def journal_view(request, admin_site):
             entries = journal.build_entries(request, journal.load_rows(list(page.object_list)))
     params = request.GET.copy()
     params.pop("page", None)
+    too_many = page is not None and page.paginator.count > settings.JOURNAL_EXPORT_MAX_ROWS
     return TemplateResponse(
         request,
         "admin/journal/journal.html",
@@ -72,6 +84,7 @@ def journal_view(request, admin_site):
             "entries": entries or [],
             "query": params.urlencode(),
             "page_links": page.paginator.get_elided_page_range(page.number) if page else [],
+            "export_refused": export_limit_message() if too_many else "",
         },
     )
 
@@ -119,6 +132,10 @@ def journal_export(request, admin_site):
         # Filters with errors: the page explains them.
         return journal_view(request, admin_site)
     query = journal.rows_query(models, filters)
+    if query is not None and query.count() > settings.JOURNAL_EXPORT_MAX_ROWS:
+        # Refused before it starts: the page, with the same filters, says how to narrow them.
+        params = request.GET.urlencode()
+        return HttpResponseRedirect(reverse("admin:journal") + (f"?{params}" if params else ""))
     with translation.override(settings.LANGUAGE_CODE):  # the trail is written in French
         filters_in_words = form.in_words()
     audit.record(
@@ -128,6 +145,13 @@ def journal_export(request, admin_site):
         detail=audit.with_filters(gettext_lazy("journal des modifications (CSV)"), filters_in_words),
     )
     writer = csv.writer(_Echo(), delimiter=";")
+    # Each type's and kind's name, translated once for the whole file.
+    labels = {}
+
+    def label(key, entry, name) -> str:
+        if key not in labels:
+            labels[key] = getattr(entry, name)
+        return labels[key]
 
     def chunks():
         if query is None:
@@ -145,7 +169,7 @@ def journal_export(request, admin_site):
         yield "\ufeff"
         yield writer.writerow([str(title) for title in CSV_COLUMNS])
         for batch in chunks():
-            for entry in journal.build_entries(request, journal.load_rows(batch)):
+            for entry in journal.build_entries(request, journal.load_rows(batch), with_links=False):
                 yield writer.writerow(
                     [
                         _csv_safe(value)
@@ -153,8 +177,8 @@ def journal_export(request, admin_site):
                             timezone.localtime(entry.date, PARIS).strftime("%d/%m/%Y %H:%M:%S"),
                             entry.user_label,
                             entry.user.pk if entry.user is not None else "",
-                            entry.kind_label,
-                            entry.model_label,
+                            label("event" if entry.is_event else entry.kind, entry, "kind_label"),
+                            label(entry.model, entry, "model_label"),
                             entry.object_id,
                             entry.object_label,
                             entry.reason,

@@ -113,6 +113,22 @@ class UserAdmin(HistoryAdmin, BaseUserAdmin):
 
     actions = ["erase_personal_data", "reset_second_factor"]
 
+    def _confirmation(self, request, people, *, template, title, action):
+        """The page that asks before an action on people (admin/action_confirmation.html)."""
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "opts": self.model._meta,
+                "people": people,
+                "selected_ids": [person.pk for person in people],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "action": action,
+            },
+        )
+
     @admin.action(
         description=gettext_lazy("Effacer les données personnelles (sur demande)"), permissions=["erase_personal_data"]
     )
@@ -120,18 +136,12 @@ class UserAdmin(HistoryAdmin, BaseUserAdmin):
         """Erasure on a person's request (networks.services.user_erase), asked for confirmation first."""
         people = list(queryset)
         if "confirm" not in request.POST:
-            return TemplateResponse(
+            return self._confirmation(
                 request,
-                "admin/networks/user/erase_confirmation.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": _("Effacer les données personnelles"),
-                    "opts": self.model._meta,
-                    "people": people,
-                    "selected_ids": [person.pk for person in people],
-                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                    "action": "erase_personal_data",
-                },
+                people,
+                template="admin/networks/user/erase_confirmation.html",
+                title=_("Effacer les données personnelles"),
+                action="erase_personal_data",
             )
         for person in people:
             label = person.full_name or person.email
@@ -155,18 +165,12 @@ class UserAdmin(HistoryAdmin, BaseUserAdmin):
         (networks.services.user_second_factor_reset): the person enrols again at next sign-in."""
         people = list(queryset)
         if "confirm" not in request.POST:
-            return TemplateResponse(
+            return self._confirmation(
                 request,
-                "admin/networks/user/second_factor_reset_confirmation.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": _("Réinitialiser le second facteur"),
-                    "opts": self.model._meta,
-                    "people": people,
-                    "selected_ids": [person.pk for person in people],
-                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                    "action": "reset_second_factor",
-                },
+                people,
+                template="admin/networks/user/second_factor_reset_confirmation.html",
+                title=_("Réinitialiser le second facteur"),
+                action="reset_second_factor",
             )
         for person in people:
             label = person.full_name or person.email

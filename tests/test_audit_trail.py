@@ -17,7 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from concertation import journal_views
 from concertation.lib import audit
+from concertation.lib import journal as journal_lib
 from concertation.lib.dates import date_format, paris_moment
 from measures import services as measure_services
 from measures.models import Feedback, Measure, MeasureStatus, Ministry
@@ -510,11 +512,14 @@ def test_exports_read_as_events_with_their_filters_in_words(agent_client, staff,
         "Données exportées — retours de terrain (CSV) (Filtres : Appréciation « Fonctionne »)"
     )
     # The person chooses the filters: what the trail keeps of them is bounded.
-    assert agent_client.get(JOURNAL_CSV, {"personne": "x" * 200}).status_code == 200
+    for number in range(60):
+        UserFactory(email=f"homonyme{number}@exemple.org", full_name=f"Camille Homonyme {number}")
+    assert agent_client.get(JOURNAL_CSV, {"personne": "Homonyme"}).status_code == 200
     reason = latest(User, id=staff.pk).history_change_reason
     filters = reason.removeprefix("Données exportées — journal des modifications (CSV) (").removesuffix(")")
-    assert filters.startswith("Modifié par : xxx") and filters.endswith("…")
+    assert filters.startswith("Modifié par : comptes n° ") and filters.endswith("…")
     assert len(filters) == audit.FILTERS_MAX_LENGTH
+    assert "Homonyme" not in filters and "@" not in filters
 
     body = journal(agent_client, type="networks.user", objet=staff.pk)
     assert body.count("<td>Événement</td>") == 3
@@ -523,6 +528,88 @@ def test_exports_read_as_events_with_their_filters_in_words(agent_client, staff,
     member.force_login(alice)
     assert member.get(reverse("networks:my_data_json")).status_code == 200
     assert "<td>Événement</td>" in journal(agent_client, type="networks.user", objet=alice.pk)
+
+
+def test_an_exports_person_filter_is_written_as_the_accounts_it_matched(agent_client, staff, alice, changes):
+    assert agent_client.get(JOURNAL_CSV, {"personne": alice.email}).status_code == 200
+    reason = latest(User, id=staff.pk).history_change_reason
+    assert reason == f"Données exportées — journal des modifications (CSV) (Modifié par : compte n° {alice.pk})"
+    assert alice.email not in reason
+
+    assert agent_client.get(JOURNAL_CSV, {"personne": "inconnue@exemple.org"}).status_code == 200
+    reason = latest(User, id=staff.pk).history_change_reason
+    assert reason == "Données exportées — journal des modifications (CSV) (Modifié par : aucun compte)"
+
+
+def csv_rows(response) -> list[list[str]]:
+    raw = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.reader(io.StringIO(raw.removeprefix("\ufeff")), delimiter=";"))[1:]
+
+
+def test_an_export_above_the_limit_is_refused_with_the_way_to_narrow_it(agent_client, staff, changes, settings):
+    ville, _old = changes
+    settings.JOURNAL_EXPORT_MAX_ROWS = 2
+    exports = User.history.filter(id=staff.pk).count()
+    limit = "L'export est limité à 2 lignes : resserrez les filtres (dates, type d'objet, personne)."
+
+    response = agent_client.get(JOURNAL_CSV, {"type": "measures.ministry"})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{JOURNAL}?type=measures.ministry"
+    body = journal(agent_client, type="measures.ministry")
+    assert "3 modifications" in body and limit in body
+    assert JOURNAL_CSV not in body, "no link to a file that would be refused"
+    assert User.history.filter(id=staff.pk).count() == exports, "nothing was exported"
+    # Narrower filters: the file, whole.
+    narrower = {"type": "measures.ministry", "objet": ville.pk}
+    body = journal(agent_client, **narrower)
+    assert limit not in body and JOURNAL_CSV in body
+    response = agent_client.get(JOURNAL_CSV, narrower)
+    assert response.status_code == 200
+    assert [row[7] for row in csv_rows(response)] == ["Renommage", ""]
+    assert User.history.filter(id=staff.pk).count() == exports + 1
+
+
+def test_the_csv_of_the_whole_journal_within_the_limit_is_complete(agent_client, staff, changes, settings, monkeypatch):
+    settings.JOURNAL_EXPORT_MAX_ROWS = 1000
+    monkeypatch.setattr(journal_views, "CSV_CHUNK", 2)  # read in many steps
+    expected = sum(journal_lib.history_model(model).objects.count() for model in audit.tracked_models())
+
+    response = agent_client.get(JOURNAL_CSV)
+
+    assert response.status_code == 200
+    rows = csv_rows(response)
+    # Every row, its own export's event included (recorded before the file is read), newest first.
+    assert len(rows) == expected + 1
+    assert rows[0][7].startswith("Données exportées — journal des modifications")
+    renamed = next(row for row in rows if row[7] == "Renommage")
+    assert "Nom : Ville → Ville et logement" in renamed[8]
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_the_csv_export_runs_a_bounded_number_of_queries(
+    agent_client, staff, network_a, size, django_assert_max_num_queries
+):
+    for number in range(size):
+        person = UserFactory(email=f"personne{number}@exemple.org", full_name=f"Personne {number}")
+        membership = MembershipFactory(user=person, network=network_a)
+        network_services.membership_deactivate(actor=staff, membership=membership)
+        feedback = FeedbackFactory(author=person, network=network_a)
+        measure_services.feedback_respond(responder=staff, feedback=feedback, response=f"Réponse {number}")
+        network_services.user_change_email(user=person, new_email=f"nouvelle{number}@exemple.org", changed_by=staff)
+    agent_client.get(JOURNAL)  # sessions and permissions cached
+
+    # The count, the export's own event, the merged keys; then per table present a few (rows,
+    # previous rows, many-to-many) and one per related model; never per row.
+    with django_assert_max_num_queries(35):
+        response = agent_client.get(JOURNAL_CSV)
+        rows = csv_rows(response)
+
+    reasons = [row[7] for row in rows]
+    assert reasons.count("Réponse de l'administration") == size
+    assert reasons.count("Adresse électronique changée") >= size
+    changed = [row[8] for row in rows if row[7] == "Adresse électronique changée" and row[4] == "Utilisateur"]
+    assert "Adresse électronique : personne0@exemple.org → nouvelle0@exemple.org" in changed
 
 
 def test_values_read_as_people_read_them(agent_client, staff, measure, session):

@@ -8,7 +8,9 @@ row (a subquery), and their differences computed here, field by field (``ModelCh
 simple-history's ``diff_against`` runs queries for each row's many-to-many fields; this runs a
 fixed number per page whatever its size): previous rows, many-to-many rows, the objects that
 foreign keys and many-to-many fields name (one query per related model), and whether each
-object still exists (for the link to its admin page).
+object still exists (for the link to its admin page). The CSV export reads the whole trail
+this way, a thousand rows at a step: what is the same for every row (a table's history model and
+fields, the labels of fields, choices and days, the authors) is read once, not per row.
 
 History rows that a model declares ``hidden`` (feedback drafts, their author's only) are never
 read, and never serve as the previous state of another row.
@@ -18,20 +20,21 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache, partial
 
 from django import forms
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from concertation.lib import audit
 from concertation.lib.converters import parse_id
-from concertation.lib.dates import PARIS, date_format, paris_moment
+from concertation.lib.dates import PARIS, date_format
 
 KINDS = {"+": gettext_lazy("Création"), "~": gettext_lazy("Modification"), "-": gettext_lazy("Suppression")}
 # A « ~ » row in which no tracked field changed but that gives a reason was written by
@@ -43,7 +46,11 @@ SHORT_VALUE = 160
 PAGE_SIZE = 50
 
 
+@cache
 def history_model(model):
+    """The history table's model of ``model``. Kept once read: simple-history's descriptor builds
+    a new manager class at each access (about half a millisecond), which per row made the CSV
+    export of the whole trail last minutes."""
     return getattr(model, model._meta.simple_history_manager_attribute).model
 
 
@@ -148,14 +155,17 @@ class JournalFilterForm(forms.Form):
         return cleaned
 
     def in_words(self) -> str:
-        """The valid filters that are set, in words, in the active language: « Type : Mesure ;
-        du 23/11/2026 au 29/11/2026 » (an export's detail in the trail); "" without any."""
+        """The valid filters that are set, in words, in the active language: « Modifié par :
+        compte n° 12 ; Type : Mesure ; du 23/11/2026 au 29/11/2026 » (an export's detail in the
+        trail: the person as the accounts the text matched, never an address or a name as
+        typed); "" without any."""
         if not self.is_bound or not self.is_valid():
             return ""
         data = self.cleaned_data
         parts = []
         if person := (data.get("personne") or "").strip():
-            parts.append(_("%(label)s : %(value)s") % {"label": self.fields["personne"].label, "value": person})
+            accounts = _accounts_in_words(person)
+            parts.append(_("%(label)s : %(value)s") % {"label": self.fields["personne"].label, "value": accounts})
         if data.get("type"):
             parts.append(_("Type : %(type)s") % {"type": model_label(self.models[data["type"]])})
         if data.get("objet"):
@@ -177,6 +187,19 @@ def _person_ids(text: str):
     if number is not None:
         return User.objects.filter(pk=number).values("pk")
     return User.objects.filter(Q(email__icontains=text) | Q(full_name__icontains=text)).values("pk")
+
+
+# Accounts an export's person filter is written as, at most: the trail keeps 200 characters of filters.
+ACCOUNTS_IN_WORDS = 50
+
+
+def _accounts_in_words(text: str) -> str:
+    """« compte n° 12 », « comptes n° 12, 15 » or « aucun compte »: what a person filter matched."""
+    ids = list(_person_ids(text).order_by("pk").values_list("pk", flat=True)[: ACCOUNTS_IN_WORDS + 1])
+    if not ids:
+        return _("aucun compte")
+    numbers = ", ".join(str(pk) for pk in ids[:ACCOUNTS_IN_WORDS]) + (", …" if len(ids) > ACCOUNTS_IN_WORDS else "")
+    return ngettext("compte n° %(numbers)s", "comptes n° %(numbers)s", len(ids)) % {"numbers": numbers}
 
 
 def _paris_midnight(day: date) -> datetime:
@@ -308,18 +331,28 @@ def _label(obj) -> str:
         return _("%(type)s n° %(id)s") % {"type": model_label(type(obj)), "id": obj.pk}
 
 
-def _foreign_keys(history):
-    return [f for f in history.tracked_fields if f.many_to_one or f.one_to_one]
+# What a history table is made of, read once per process (the descriptors build objects at each access).
 
 
-def _m2m_of(history):
+@cache
+def _foreign_keys(history) -> tuple:
+    return tuple(f for f in history.tracked_fields if f.many_to_one or f.one_to_one)
+
+
+@cache
+def _choices_fields(history) -> tuple:
+    return tuple(f for f in history.tracked_fields if f.choices)
+
+
+@cache
+def _m2m_of(history) -> tuple:
     """(original field, many-to-many history model, name of the related object's column)."""
     found = []
     for m2m in history._history_m2m_fields:
         rows_model = getattr(history, m2m.name).model
         reverse_name = m2m.m2m_reverse_field_name()
         found.append((m2m, rows_model, rows_model._meta.get_field(reverse_name).attname))
-    return found
+    return tuple(found)
 
 
 def annotate_previous(model, rows):
@@ -330,9 +363,7 @@ def annotate_previous(model, rows):
     hidden = audit.hidden_rows(model)
     if hidden is not None:
         before = before.exclude(hidden)
-    return rows.select_related("history_user").annotate(
-        previous_id=Subquery(before.order_by("-history_id").values("history_id")[:1])
-    )
+    return rows.annotate(previous_id=Subquery(before.order_by("-history_id").values("history_id")[:1]))
 
 
 def load_rows(keys) -> list[tuple[type, object]]:
@@ -352,10 +383,38 @@ def load_rows(keys) -> list[tuple[type, object]]:
 
 
 class _Display:
-    """Values as people read them, with the objects foreign keys name fetched in bulk."""
+    """Values as people read them, with the objects foreign keys name fetched in bulk; the
+    fields' names and choices' labels translated once (in the active language) for all rows."""
 
     def __init__(self):
         self.related = {}
+        self.object_labels = {}
+        self._labels = {}
+        self._days = {}
+        self._moment = None
+        self._choices = {}
+
+    def moment(self, value: datetime) -> str:
+        """``dates.paris_moment(value)`` (« 1er décembre 2026 à 9 h 05 »), each day written out once."""
+        moment = timezone.localtime(value, PARIS)
+        if self._moment is None:
+            # Translators: the time of day, as a Django date format (« 9 h 05 » in French).
+            self._moment = (_("%(date)s à %(time)s"), _(r"G \h i"))
+        sentence, time_format = self._moment
+        day = moment.date()
+        if day not in self._days:
+            self._days[day] = date_format(day, "j F Y")
+        return sentence % {"date": self._days[day], "time": dateformat.time_format(moment, time_format)}
+
+    def label(self, model_field) -> str:
+        if model_field not in self._labels:
+            self._labels[model_field] = capfirst(str(model_field.verbose_name))
+        return self._labels[model_field]
+
+    def choice(self, model_field, value) -> str:
+        if model_field not in self._choices:
+            self._choices[model_field] = {key: str(label) for key, label in model_field.flatchoices}
+        return self._choices[model_field].get(value, str(value))
 
     def fetch(self, wanted: dict[type, set]) -> None:
         for related_model, ids in wanted.items():
@@ -381,11 +440,11 @@ class _Display:
         if model_field.many_to_one or model_field.one_to_one:
             return self.related_label(model_field.related_model, value)
         if model_field.choices:
-            return str(dict(model_field.flatchoices).get(value, value))
+            return self.choice(model_field, value)
         if isinstance(value, bool):
             return _("oui") if value else _("non")
         if isinstance(value, datetime):
-            return paris_moment(value) if timezone.is_aware(value) else date_format(value, "j F Y H:i")
+            return self.moment(value) if timezone.is_aware(value) else date_format(value, "j F Y H:i")
         if isinstance(value, date):
             return date_format(value, "j F Y")
         if isinstance(value, list | tuple):
@@ -403,18 +462,25 @@ def _plain(item) -> str:
     return json.dumps(item, ensure_ascii=False) if isinstance(item, dict | list) else str(item)
 
 
-def build_entries(request, pairs, *, with_values: bool = False) -> list[Entry]:
+def build_entries(request, pairs, *, with_values: bool = False, with_links: bool = True) -> list[Entry]:
     """Entries for ``pairs`` of (model, history row with ``previous_id``), in their order: a
-    fixed number of queries whatever their number (per table and per related model)."""
+    fixed number of queries whatever their number (per table and per related model). Without
+    ``with_links`` (the CSV), no object's admin address: neither the query that tells which
+    objects still exist nor the addresses."""
     by_model = defaultdict(list)
     for model, row in pairs:
         by_model[model].append(row)
-    previous, m2m_ids, exists = {}, {}, {}
+    previous, m2m_ids, links = {}, {}, {}
     wanted = defaultdict(set)
     for model, rows in by_model.items():
         history = history_model(model)
-        previous[model] = history.objects.in_bulk([row.previous_id for row in rows if row.previous_id])
-        every = [*rows, *previous[model].values()]
+        # A previous row among these rows (an object changed several times in a row) is not read again.
+        here = {row.history_id: row for row in rows}
+        previous[model] = {row.previous_id: here[row.previous_id] for row in rows if row.previous_id in here}
+        previous[model] |= history.objects.in_bulk(
+            {row.previous_id for row in rows if row.previous_id and row.previous_id not in here}
+        )
+        every = [*rows, *(row for pk, row in previous[model].items() if pk not in here)]
         for fk in _foreign_keys(history):
             wanted[fk.related_model] |= {getattr(row, fk.attname) for row in every}
         ids = [row.history_id for row in every]
@@ -428,29 +494,29 @@ def build_entries(request, pairs, *, with_values: bool = False) -> list[Entry]:
             for related_ids in sets.values():
                 wanted[m2m.related_model] |= related_ids
         pk = model._meta.pk.attname
+        # Who made each change: the accounts read once for all the rows.
+        wanted[get_user_model()] |= {row.history_user_id for row in rows}
         if model is get_user_model():
             # The accounts as they are now: an erased one reads as such in its earlier rows too.
             wanted[model] |= {getattr(row, pk) for row in rows}
-        exists[model] = set(
-            model._base_manager.filter(pk__in={getattr(row, pk) for row in rows})
-            .order_by()
-            .values_list("pk", flat=True)
-        )
+        if with_links:
+            links[model] = _admin_links(request, model, {getattr(row, pk) for row in rows})
     display = _Display()
     display.fetch(wanted)
     entries = []
     for model, row in pairs:
         history = history_model(model)
         before = previous[model].get(row.previous_id)
+        object_id = getattr(row, model._meta.pk.attname)
         entry = Entry(
             model=model,
             record=row,
             date=row.history_date,
             kind=row.history_type,
-            user=row.history_user,
-            object_id=getattr(row, model._meta.pk.attname),
+            user=display.obj(get_user_model(), row.history_user_id),
+            object_id=object_id,
             object_label=_object_label(model, history, row, display),
-            object_url=_admin_url(request, model, getattr(row, model._meta.pk.attname), exists[model]),
+            object_url=links[model](object_id) if with_links else "",
             reason=row.history_change_reason or "",
         )
         if row.history_type != "-":
@@ -462,8 +528,25 @@ def build_entries(request, pairs, *, with_values: bool = False) -> list[Entry]:
 
 
 def _object_label(model, history, row, display) -> str:
-    """The object as it was at that row (its ``__str__``), its relations taken from what was fetched."""
+    """The object as it was at that row (its ``__str__``), its relations taken from what was
+    fetched; read once for the rows that hold the same values (an object's events)."""
+    try:
+        key = (model, *(getattr(row, f.attname) for f in history.tracked_fields))
+        return display.object_labels[key]
+    except TypeError:  # a list or a dict among the values (a session's reminders): not a key
+        return _object_label_of(model, history, row, display)
+    except KeyError:
+        label = display.object_labels[key] = _object_label_of(model, history, row, display)
+        return label
+
+
+def _object_label_of(model, history, row, display) -> str:
     instance = model(**{f.attname: getattr(row, f.attname) for f in history.tracked_fields})
+    for choices_field in _choices_fields(history):
+        # Django's get_FOO_display() builds the choices' dict at each call, its lazy labels hashed
+        # (a tenth of an export's time in a feedback's label): the labels translated once serve.
+        value = getattr(row, choices_field.attname)
+        instance.__dict__[f"get_{choices_field.name}_display"] = partial(display.choice, choices_field, value)
     for fk in _foreign_keys(history):
         related_id = getattr(row, fk.attname)
         if related_id is not None:
@@ -474,22 +557,32 @@ def _object_label(model, history, row, display) -> str:
     return _label(instance)
 
 
-def _admin_url(request, model, pk, existing) -> str:
-    if pk not in existing or request is None:
-        return ""
+def _admin_links(request, model, pks):
+    """A function giving the admin address of an object of ``model`` among ``pks`` ("" for
+    one deleted since, or when the person may not open its page): one query, the permission
+    asked once."""
     from django.contrib import admin
 
     model_admin = admin.site._registry.get(model)
-    if model_admin is None or not model_admin.has_view_or_change_permission(request):
-        return ""
-    try:
-        return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
-    except NoReverseMatch:
-        return ""
+    if request is None or model_admin is None or not model_admin.has_view_or_change_permission(request):
+        return lambda pk: ""
+    existing = set(model._base_manager.filter(pk__in=pks).order_by().values_list("pk", flat=True))
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_change"
+
+    def link(pk) -> str:
+        if pk not in existing:
+            return ""
+        try:
+            return reverse(name, args=[pk])
+        except NoReverseMatch:
+            return ""
+
+    return link
 
 
-def _shown_fields(model, history):
-    return [f for f in history.tracked_fields if not f.primary_key]
+@cache
+def _shown_fields(model, history) -> tuple:
+    return tuple(f for f in history.tracked_fields if not f.primary_key)
 
 
 def _changes(model, history, row, before, display, m2m_ids) -> list[Change]:
@@ -504,7 +597,7 @@ def _changes(model, history, row, before, display, m2m_ids) -> list[Change]:
             continue
         changes.append(
             Change(
-                capfirst(str(model_field.verbose_name)),
+                display.label(model_field),
                 display.value(model_field, old),
                 display.value(model_field, new),
             )
@@ -515,7 +608,7 @@ def _changes(model, history, row, before, display, m2m_ids) -> list[Change]:
         old = sets.get(before.history_id, set()) if before is not None else set()
         if new == old:
             continue
-        label = capfirst(str(m2m.verbose_name))
+        label = display.label(m2m)
         if before is None:
             changes.append(Change(label, "", display.many(m2m.related_model, new)))
             continue
@@ -532,13 +625,10 @@ def _changes(model, history, row, before, display, m2m_ids) -> list[Change]:
 
 def _values(model, history, row, display, m2m_ids) -> list[tuple[str, str]]:
     """Every tracked field of the row, as it stood (the record's page)."""
-    values = [
-        (capfirst(str(f.verbose_name)), display.value(f, getattr(row, f.attname)))
-        for f in _shown_fields(model, history)
-    ]
+    values = [(display.label(f), display.value(f, getattr(row, f.attname))) for f in _shown_fields(model, history)]
     for m2m, _rows_model, _column in _m2m_of(history):
         ids = m2m_ids[(model, m2m.name)].get(row.history_id, set())
-        values.append((capfirst(str(m2m.verbose_name)), display.many(m2m.related_model, ids)))
+        values.append((display.label(m2m), display.many(m2m.related_model, ids)))
     return values
 
 

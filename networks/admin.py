@@ -10,6 +10,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -163,7 +164,15 @@ class UserAdmin(HistoryAdmin, BaseUserAdmin):
     def reset_second_factor(self, request, queryset):
         """A lost second factor (phone and recovery codes), reset after confirmation
         (networks.services.user_second_factor_reset): the person enrols again at next sign-in."""
-        people = list(queryset)
+        # Only accounts that have a second factor are asked about: the others have nothing to reset.
+        people = list(queryset.filter(Exists(Authenticator.objects.filter(user_id=OuterRef("pk")))))
+        if not people:
+            self.message_user(
+                request,
+                _("Aucun des comptes choisis n'a de second facteur : il n'y a rien à réinitialiser."),
+                messages.INFO,
+            )
+            return None
         if "confirm" not in request.POST:
             return self._confirmation(
                 request,

@@ -348,6 +348,20 @@ def test_an_agent_resets_a_members_factor(agent_client, alice):
     assert not Authenticator.objects.filter(user=alice).exists()
 
 
+def test_accounts_without_a_factor_are_not_offered_for_reset(agent_client, alice, bob):
+    totp_enrol(alice)
+
+    asked = _reset(agent_client, alice, bob, confirm=False)
+    assert asked.status_code == 200
+    body = _text(asked)
+    assert "Alice Alpha" in body and bob.email not in body
+
+    nothing = _reset(agent_client, bob, confirm=False)
+    assert nothing.status_code == 302
+    follow = agent_client.get(nothing["Location"])
+    assert "Aucun des comptes choisis n'a de second facteur" in _text(follow)
+
+
 def test_the_reset_is_refused_without_the_right_and_for_an_account_without_factor(staff, alice):
     no_rights = UserFactory(email="sans.droits@anct.example", is_staff=True)
     with pytest.raises(PermissionDenied):

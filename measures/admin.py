@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
+from concertation.lib.admin_read_only import ReadOnlyAdminMixin
 from concertation.lib.history_admin import HistoryAdmin
 from measures import reports, services
 from measures.forms import MeasureImportForm
@@ -504,7 +505,7 @@ class FeedbackAdmin(HistoryAdmin):
 
 
 @admin.register(RoundReport)
-class RoundReportAdmin(admin.ModelAdmin):
+class RoundReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Reports are made by the portal: read, downloaded, never changed here."""
 
     list_display = ["round", "status", "requested_at", "requested_by", "rendered_at", "page_count", "download"]
@@ -513,15 +514,6 @@ class RoundReportAdmin(admin.ModelAdmin):
     search_fields = ["round__title"]
     date_hierarchy = "requested_at"
     readonly_fields = [f.name for f in RoundReport._meta.fields] + ["download"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("fichier"))
     def download(self, report):

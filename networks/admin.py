@@ -19,6 +19,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from concertation.lib.admin_read_only import ReadOnlyAdminMixin
 from concertation.lib.history_admin import HistoryAdmin
 from networks import services
 from networks.admin_import import CsvImportMixin
@@ -258,17 +259,8 @@ admin.site.unregister(EmailAddress)
 
 
 @admin.register(EmailAddress)
-class ReadOnlyEmailAddressAdmin(HistoryAdmin, EmailAddressAdmin):
+class ReadOnlyEmailAddressAdmin(ReadOnlyAdminMixin, HistoryAdmin, EmailAddressAdmin):
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # allauth's authenticators hold the TOTP secret and the recovery codes' seed: never shown,
@@ -278,19 +270,10 @@ admin.site.unregister(Authenticator)
 
 
 @admin.register(Authenticator)
-class ReadOnlyAuthenticatorAdmin(AuthenticatorAdmin):
+class ReadOnlyAuthenticatorAdmin(ReadOnlyAdminMixin, AuthenticatorAdmin):
     actions = None
     fields = ["user", "type", "created_at", "last_used_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Network)

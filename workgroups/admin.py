@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from concertation.lib.admin_read_only import ReadOnlyAdminMixin
 from concertation.lib.dates import date_format
 from concertation.lib.history_admin import HistoryAdmin
 from networks.models import Membership
@@ -524,7 +525,7 @@ class SessionInvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(SessionReminder)
-class SessionReminderAdmin(admin.ModelAdmin):
+class SessionReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["session", "offset", "due_at", "sent_at", "skipped_at"]
     list_filter = ["sent_at", "skipped_at"]
     search_fields = ["session__title"]
@@ -535,15 +536,6 @@ class SessionReminderAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("Quand"), ordering="offset_minutes")
     def offset(self, reminder):
         return reminder_offset_label(reminder.offset_minutes)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Minutes ------------------------------------------------------------------------------
